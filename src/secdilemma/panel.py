@@ -1,0 +1,113 @@
+"""The dyad-panel schema shared by the simulator, the historical loader and the models.
+
+A *panel* is an :class:`xarray.Dataset` with dims ``(dyad, side, year)``:
+
+- ``move`` (float, NaN where missing): the coded military move, 0
+  ``de-escalate``, 1 ``hold``, 2 ``build-up``, 3 ``militarized`` (DESIGN §2);
+- coords ``dyad`` (ids such as ``"USA-RUS"``), ``side`` (0, 1), ``year``
+  (calendar years for historical data, periods 0..T-1 for simulated data),
+  and ``state`` / ``ccode`` over ``(dyad, side)``.
+
+Simulated panels add ``belief``, ``evidence`` and ``intent``; historical panels
+add the raw source values (``milex``, ``milper``, ``hostility`` ...). Models
+read only ``move``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+MOVE_LABELS: tuple[str, ...] = ("de-escalate", "hold", "build-up", "militarized")
+"""Names of the move categories 0..3."""
+
+MOVE_FLAG_ATTRS = {
+    "flag_values": [0, 1, 2, 3],
+    "flag_meanings": "de-escalate hold build-up militarized",
+    "long_name": "military move",
+    "units": "1",
+}
+"""CF-style attributes of the ``move`` variable."""
+
+PANEL_DIMS = ("dyad", "side", "year")
+
+
+def validate_panel(panel: xr.Dataset, *, source: str = "panel") -> xr.Dataset:
+    """Check that a Dataset follows the panel schema and return it.
+
+    Parameters
+    ----------
+    panel
+        Candidate panel.
+    source
+        Name used in error messages (e.g. a file path).
+
+    Returns
+    -------
+    xarray.Dataset
+        The same panel, with ``move`` transposed to ``(dyad, side, year)``.
+
+    Raises
+    ------
+    ValueError
+        If ``move`` is absent, has other dims, a side axis other than (0, 1),
+        non-consecutive years, or values outside 0..3 (other than NaN); the
+        message names the dyad and year.
+    """
+    if "move" not in panel:
+        raise ValueError(f"{source}: no 'move' variable; expected a panel with dims {PANEL_DIMS}")
+    if set(panel["move"].dims) != set(PANEL_DIMS):
+        raise ValueError(
+            f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}"
+        )
+    panel = panel.transpose(*PANEL_DIMS, ...)
+    sides = panel["side"].values.tolist()
+    if sides != [0, 1]:
+        raise ValueError(f"{source}: side coordinate must be [0, 1], got {sides}")
+    years = np.asarray(panel["year"].values)
+    if years.size and not np.array_equal(np.diff(years), np.ones(years.size - 1)):
+        raise ValueError(f"{source}: years must be consecutive integers, got {years.tolist()}")
+    move = panel["move"].values.astype(float)
+    bad = ~np.isnan(move) & ~np.isin(move, (0.0, 1.0, 2.0, 3.0))
+    if bad.any():
+        d, i, t = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{source}: move must be 0..3 or missing, got {move[d, i, t]!r} for dyad "
+            f"{panel['dyad'].values[d]}, side {i}, year {years[t]}"
+        )
+    return panel
+
+
+def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Moves shifted so that every dyad's series starts at period 0.
+
+    Historical dyads start in different calendar years; the belief recursion
+    and the models take year 0 as each dyad's baseline (DESIGN §3). Leading
+    years in which neither side has an observed move are dropped; shorter
+    dyads are padded with NaN at the end.
+
+    Parameters
+    ----------
+    panel
+        A valid panel.
+
+    Returns
+    -------
+    move
+        Array ``(dyad, side, period)`` of moves with NaN where missing.
+    first_year
+        Index into ``panel.year`` of each dyad's first observed year.
+    """
+    move = validate_panel(panel)["move"].values.astype(float)
+    observed_any = (~np.isnan(move)).any(axis=1)  # (dyad, year)
+    has_data = observed_any.any(axis=1)
+    if not has_data.all():
+        empty = panel["dyad"].values[~has_data].tolist()
+        raise ValueError(f"panel: dyads with no observed move at all: {empty}")
+    first = observed_any.argmax(axis=1)
+    n_years = move.shape[2]
+    aligned = np.full_like(move, np.nan)
+    for d, start in enumerate(first):  # one slice copy per dyad, outside any log-density
+        aligned[d, :, : n_years - start] = move[d, :, start:]
+    return aligned, first.astype(np.int64)
