@@ -94,9 +94,7 @@ def log_prob_all(eta: ArrayLike, cutpoints: ArrayLike) -> NDArray[np.float64]:
     return log_prob(np.arange(N_MOVES), eta[..., None], cutpoints)
 
 
-def sample(
-    eta: ArrayLike, cutpoints: ArrayLike, rng: np.random.Generator
-) -> NDArray[np.int8]:
+def sample(eta: ArrayLike, cutpoints: ArrayLike, rng: np.random.Generator) -> NDArray[np.int8]:
     """Draw moves from ``OrderedLogistic(eta, cutpoints)`` by CDF inversion.
 
     One uniform per element keeps draws reproducible and aligned with ``eta``

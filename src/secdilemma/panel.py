@@ -58,9 +58,7 @@ def validate_panel(panel: xr.Dataset, *, source: str = "panel") -> xr.Dataset:
     if "move" not in panel:
         raise ValueError(f"{source}: no 'move' variable; expected a panel with dims {PANEL_DIMS}")
     if set(panel["move"].dims) != set(PANEL_DIMS):
-        raise ValueError(
-            f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}"
-        )
+        raise ValueError(f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}")
     panel = panel.transpose(*PANEL_DIMS, ...)
     sides = panel["side"].values.tolist()
     if sides != [0, 1]:

@@ -9,8 +9,8 @@ Default action parameters (``beta = 2, gamma = 0.6, delta = 1,
 c = (-1.5, 1, 3), alpha = 0``): with a neutral belief (``b = 0.5``) and the other
 holding, a benign state has ``eta = 1`` and moves de-escalate / hold / build-up /
 militarized with probabilities 0.08 / 0.42 / 0.38 / 0.12: arming is common
-but not automatic, a malign state (``eta = 2``) builds up or worse 70 % of the
-time, and a state certain of the other's malice (``b = 1``) 70 % of the time even
+but not automatic, a malign state (``eta = 2``) builds up or worse 73 % of the
+time, and a state certain of the other's malice (``b = 1``) 73 % of the time even
 when benign. These are the values MEASUREMENTS.md prototypes recovered from
 12 x 60 panels, so they are identified at the panel sizes this package targets.
 """
@@ -87,10 +87,11 @@ class BeliefParams:
         check_belief(self.l0, self.w, self.s)
 
 
-def intent_code(name: str | int) -> int:
+def intent_code(name: str | float) -> int:
     """Code an intent name (``benign``/``malign``) or 0/1 as ``tau``."""
-    if isinstance(name, (int, np.integer)) and int(name) in (0, 1):
-        return int(name)
+    if isinstance(name, (int, float, np.number)) and not isinstance(name, bool):
+        if float(name) in (0.0, 1.0):
+            return int(name)
     try:
         return INTENTS[str(name).strip().lower()]
     except KeyError:

@@ -87,9 +87,7 @@ def as_moves(
     if observed is not None:
         mask = np.asarray(observed)
         if mask.shape != m.shape:
-            raise ValueError(
-                f"observed: shape {mask.shape} does not match {name} shape {m.shape}"
-            )
+            raise ValueError(f"observed: shape {mask.shape} does not match {name} shape {m.shape}")
         if mask.dtype != bool:
             raise ValueError(f"observed: expected a boolean mask, got dtype {mask.dtype}")
         if np.any(mask & ~obs):

@@ -153,9 +153,7 @@ def simulate_dyads(
         evidence[:, :, t] = e
         log_odds[:, :, t] = log_odds[:, :, t - 1] + weigh(e, w)
 
-    return _as_panel(
-        move, log_odds, evidence, tau, l0, w, s, alpha_arr, action, labels, seed
-    )
+    return _as_panel(move, log_odds, evidence, tau, l0, w, s, alpha_arr, action, labels, seed)
 
 
 def _as_panel(
@@ -194,8 +192,11 @@ def _as_panel(
             "intent": (
                 dims2,
                 tau,
-                {"long_name": "true intent tau[i]", "flag_values": [0, 1],
-                 "flag_meanings": "benign malign"},
+                {
+                    "long_name": "true intent tau[i]",
+                    "flag_values": [0, 1],
+                    "flag_meanings": "benign malign",
+                },
             ),
             "l0": (dims2, l0, {"long_name": "prior log-odds that the other is malign"}),
             "w": (dims2, w, {"long_name": "discount on reassuring evidence"}),

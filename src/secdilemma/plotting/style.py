@@ -1,0 +1,92 @@
+"""One place for figure style: palette, rc settings and saving.
+
+The palette is Okabe & Ito's colour-blind-safe set. Every figure function in
+:mod:`secdilemma.plotting` returns a :class:`matplotlib.figure.Figure` and
+leaves saving to :func:`save_figure`, which writes PNG and PDF side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+OKABE_ITO: dict[str, str] = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "black": "#000000",
+}
+"""Okabe-Ito colour-blind-safe palette."""
+
+REGIME_COLOURS: dict[str, str] = {
+    "misplaced_certainty": OKABE_ITO["vermillion"],
+    "sensible": OKABE_ITO["blue"],
+    "insensible": OKABE_ITO["orange"],
+}
+"""Colour of each named belief regime, used consistently across figures."""
+
+MOVE_COLOURS: tuple[str, ...] = (
+    OKABE_ITO["blue"],
+    "#DDDDDD",
+    OKABE_ITO["orange"],
+    OKABE_ITO["vermillion"],
+)
+"""Colours of moves 0 de-escalate, 1 hold, 2 build-up, 3 militarized."""
+
+RC: dict[str, object] = {
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "secdilemma",
+    "path.simplify": False,
+}
+"""Matplotlib rc settings shared by all figures."""
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """Context in which figures are drawn with the package style."""
+    with mpl.rc_context(RC):
+        yield
+
+
+def save_figure(fig: Figure, path: str | Path) -> list[Path]:
+    """Save ``fig`` as PNG and PDF next to each other.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    path
+        Target path; its suffix is replaced by ``.png`` and ``.pdf``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in (".png", ".pdf"):
+        out = path.with_suffix(suffix)
+        # Fixed metadata: no creation date, so reruns give identical files.
+        metadata = {"CreationDate": None} if suffix == ".pdf" else {"Software": None}
+        with mpl.rc_context(RC):
+            fig.savefig(out, bbox_inches="tight", metadata=metadata)
+        written.append(out)
+    return written
