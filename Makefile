@@ -2,7 +2,7 @@
 #   make run   install into .venv and run the main job on bundled data
 #   make test  install into .venv and run the default test suite
 # Python 3.12 is required (PyMC 6); pyenv users get it from .python-version.
-PYTHON ?= $(shell command -v python3.12 || command -v python3)
+PYTHON ?= $(shell command -v python3.12 || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -n 1 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= build
