@@ -9,6 +9,7 @@ beliefs.
 
 from importlib.metadata import version
 
+from secdilemma.data import load_dyads
 from secdilemma.panel import MOVE_LABELS, validate_panel
 from secdilemma.parameters import REGIMES, ActionParams, BeliefParams, regime
 from secdilemma.recursion import BeliefPaths, belief_recursion
@@ -24,6 +25,7 @@ __all__ = [
     "BeliefPaths",
     "__version__",
     "belief_recursion",
+    "load_dyads",
     "regime",
     "simulate_dyads",
     "validate_panel",

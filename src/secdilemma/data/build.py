@@ -1,0 +1,492 @@
+"""Build the historical dyad panel from raw COW files and write it reproducibly.
+
+:func:`build_panel` reads the raw files from a directory laid out as
+``../shared/data/raw`` (see :data:`RAW_FILES`), validates everything, codes the
+moves (:mod:`secdilemma.data.coding`) and returns the panel as a long table
+(one row per dyad, year and side). :func:`write_panel` writes the panel CSV,
+its codebook and a provenance file; the bytes depend only on the raw files,
+the coding parameters and the package version (no timestamps, no absolute
+paths), so a rebuild is byte-for-byte identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from secdilemma.data.coding import CodingParams, code_side, world_shares
+from secdilemma.data.readers import (
+    RawDataError,
+    read_dyadic_mid,
+    read_midb,
+    read_nmc,
+    read_states,
+)
+from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
+
+DEFAULT_DYADS: tuple[str, ...] = (
+    "USA-RUS",
+    "IND-PAK",
+    "GRC-TUR",
+    "ARG-BRA",
+    "EGY-ISR",
+    "FRN-GMY",
+    "IND-SRI",
+    "PRK-ROK",
+    "CHN-TAW",
+    "CHN-USA",
+    "IRN-IRQ",
+    "ISR-SYR",
+)
+"""The bundled dyads (side 0 first)."""
+
+DEFAULT_START = 1946
+"""First year of the bundled panel."""
+
+NMC_FILES = {
+    "6.0": "cow_nmc/NMC-60-abridged.csv",
+    "7.0": "cow_nmc/cow_nmc_v7.0_peacesciencer.csv",
+}
+"""NMC file per version, relative to the raw directory."""
+
+RAW_FILES = {
+    "midb": ("cow_mid/MIDB 5.0.csv",),
+    "dyadic": ("cow_mid/dyadic_mid_4.02.csv", "cow_mid/dyadic_mid_4.02.dta"),
+    "states": ("cow_states/states2016.csv",),
+}
+"""Other raw files, relative to the raw directory (alternatives in order of preference)."""
+
+PANEL_FILE, CODEBOOK_FILE, PROVENANCE_FILE = "dyads.csv", "codebook.csv", "provenance.json"
+
+_NMC = "COW National Material Capabilities (NMC)"
+_MIDB = "COW MID 5.0 participants (MIDB), via this package's coding rule"
+CODEBOOK: tuple[tuple[str, str, str, str], ...] = (
+    ("dyad", "-", "dyad id: COW abbreviations of side 0 and side 1", "package"),
+    ("year", "calendar year", "year of observation", "package"),
+    ("side", "-", "position of the state in its dyad (0 or 1)", "package"),
+    ("state", "-", "COW abbreviation of the side's state", "COW state list v2016"),
+    ("ccode", "-", "COW code of the side's state", "COW state list v2016"),
+    (
+        "source_state",
+        "-",
+        "COW abbreviation whose data fill this year (differs from state where a "
+        "successor stands in, e.g. GFR for GMY 1955-1990)",
+        "package (SUCCESSIONS)",
+    ),
+    ("source_ccode", "-", "COW code whose data fill this year", "package (SUCCESSIONS)"),
+    (
+        "move",
+        "0..3",
+        "coded military move: 0 de-escalate, 1 hold, 2 build-up, 3 militarized; empty = missing",
+        "package coding rule (data/README.md)",
+    ),
+    (
+        "milex",
+        "thousands of current GBP (to 1913) / current USD (from 1914)",
+        "military expenditure as in the source; empty where the source has -9 or blank",
+        _NMC,
+    ),
+    (
+        "milper",
+        "thousands of personnel",
+        "military personnel as in the source; empty where missing",
+        _NMC,
+    ),
+    (
+        "world_milex",
+        "as milex",
+        "sum of milex over all NMC states with a usable (non-missing, non-zero) milex that year",
+        _NMC,
+    ),
+    ("world_milper", "thousands", "sum of usable milper over all NMC states that year", _NMC),
+    ("milex_share", "fraction", "milex / world_milex (empty if milex missing or 0)", _NMC),
+    ("milper_share", "fraction", "milper / world_milper (empty if milper missing or 0)", _NMC),
+    (
+        "milex_share_growth",
+        "fraction",
+        "milex_share[t] / milex_share[t-1] - 1 for the same source state (empty if "
+        "either year unusable)",
+        _NMC,
+    ),
+    (
+        "milper_share_growth",
+        "fraction",
+        "milper_share[t] / milper_share[t-1] - 1 for the same source state",
+        _NMC,
+    ),
+    (
+        "growth_source",
+        "-",
+        "which growth coded a non-militarized move: milex, milper (milex growth "
+        "undefined) or empty (neither)",
+        "package",
+    ),
+    (
+        "mid_onset",
+        "0/1",
+        "1 if a MID participation spell of the state against its partner (partner on "
+        "the other side, overlapping spell) starts this year",
+        _MIDB,
+    ),
+    (
+        "hostility",
+        "1..5",
+        "highest hostility level (hostlev) of the state in the MIDs against its partner "
+        "it entered this year; empty if none. 1 none, 2 threat, 3 display, 4 use of "
+        "force, 5 war",
+        _MIDB,
+    ),
+    (
+        "ongoing_mid",
+        "0/1",
+        "1 if the two states take part in a MID on opposite sides this year "
+        "(both spells cover the year)",
+        _MIDB,
+    ),
+    (
+        "mid402_disputes",
+        "count",
+        "distinct disputes of the pair this year in dyadic MID 4.02 (cross-check; "
+        "mirrored and duplicated rows counted once)",
+        "COW dyadic MID 4.02 (Maoz et al. 2019)",
+    ),
+)
+"""Codebook rows: column, units, meaning, source."""
+
+PANEL_COLUMNS = tuple(row[0] for row in CODEBOOK)
+INT_COLUMNS = (
+    "year",
+    "side",
+    "ccode",
+    "source_ccode",
+    "mid_onset",
+    "ongoing_mid",
+    "mid402_disputes",
+)
+FLOAT_FORMAT = "%.12g"
+
+CITATIONS = {
+    "nmc": "Singer, Bremer & Stuckey (1972), in Russett (ed.) Peace, War, and Numbers, "
+    "19-48; Singer (1987), International Interactions 14: 115-32. NMC v{v}, "
+    "https://correlatesofwar.org/data-sets/national-material-capabilities/",
+    "midb": "Palmer et al. (2022), The MID5 Dataset, 2011-2014, Conflict Management and "
+    "Peace Science 39(4): 470-482. MID v5.0, https://correlatesofwar.org/data-sets/mids/",
+    "dyadic": "Maoz, Johnson, Kaplan, Ogunkoya & Shreve (2019), Journal of Conflict "
+    "Resolution 63(3): 811-835. Dyadic MID v4.02, https://correlatesofwar.org/data-sets/mids/",
+    "states": "Correlates of War Project (2017), State System Membership List, v2016, "
+    "https://correlatesofwar.org/data-sets/state-system-membership/",
+}
+
+
+@dataclass(frozen=True)
+class PanelBuild:
+    """A built panel and everything needed to write it.
+
+    Parameters
+    ----------
+    panel
+        Long table, one row per dyad, year and side, columns :data:`PANEL_COLUMNS`.
+    provenance
+        JSON-serialisable record of inputs, parameters and version.
+    """
+
+    panel: pd.DataFrame
+    provenance: dict
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file.
+
+    Parameters
+    ----------
+    path
+        File to hash.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def locate_raw(raw_dir: Path | str, nmc_version: str = "6.0") -> dict[str, Path]:
+    """Paths of the raw files the builder needs, checking they all exist.
+
+    Parameters
+    ----------
+    raw_dir
+        Directory laid out like ``../shared/data/raw`` (``cow_nmc/``,
+        ``cow_mid/``, ``cow_states/``).
+    nmc_version
+        ``"6.0"`` or ``"7.0"``.
+
+    Returns
+    -------
+    dict
+        ``{"nmc", "midb", "dyadic", "states"}`` to paths.
+
+    Raises
+    ------
+    RawDataError
+        If the directory or any needed file is missing (all missing files listed).
+    """
+    raw_dir = Path(raw_dir)
+    if nmc_version not in NMC_FILES:
+        raise RawDataError(
+            f"unknown NMC version {nmc_version!r}; expected one of {sorted(NMC_FILES)}"
+        )
+    if not raw_dir.is_dir():
+        raise RawDataError(f"{raw_dir}: raw data directory not found")
+    wanted = {"nmc": (NMC_FILES[nmc_version],), **RAW_FILES}
+    found, missing = {}, []
+    for key, options in wanted.items():
+        hit = next((raw_dir / rel for rel in options if (raw_dir / rel).is_file()), None)
+        if hit is None:
+            missing.append(" or ".join(options))
+        else:
+            found[key] = hit
+    if missing:
+        raise RawDataError(
+            f"{raw_dir}: raw data directory lacks {missing}; expected the layout of "
+            "../shared/data/raw (`secdilemma data fetch DIR` downloads the files)"
+        )
+    return found
+
+
+def dyad_years(dyad: Dyad, table: StateTable, nmc: pd.DataFrame, start: int, end: int) -> list[int]:
+    """Consecutive years of a dyad: first to last year both sides exist and have NMC rows.
+
+    Parameters
+    ----------
+    dyad
+        The resolved dyad.
+    table
+        COW state list (membership years).
+    nmc
+        NMC rows (which state-years exist in the data).
+    start, end
+        Bounds, inclusive.
+
+    Returns
+    -------
+    list of int
+        The dyad's years.
+
+    Raises
+    ------
+    RawDataError
+        If no year qualifies.
+    """
+    in_nmc = set(zip(nmc["ccode"].tolist(), nmc["year"].tolist(), strict=True))
+    members: dict[int, set[int]] = {}
+    ok = []
+    for year in range(start, end + 1):
+        codes = [dyad.source(side, year)[1] for side in (0, 1)]
+        for code in codes:
+            if code not in members:
+                members[code] = table.member_years(code)
+        if all(year in members[c] and (c, year) in in_nmc for c in codes):
+            ok.append(year)
+    if not ok:
+        raise RawDataError(
+            f"dyad {dyad.id}: no overlapping years in {start}-{end} in which both "
+            f"{dyad.states[0]} and {dyad.states[1]} are system members with NMC data"
+        )
+    return list(range(ok[0], ok[-1] + 1))
+
+
+def build_panel(
+    raw_dir: Path | str,
+    dyads: tuple[str, ...] | list[str] = DEFAULT_DYADS,
+    start: int = DEFAULT_START,
+    end: int | None = None,
+    params: CodingParams | None = None,
+    nmc_version: str = "6.0",
+    successions: dict[str, tuple[tuple[str, int, int], ...]] | None = None,
+) -> PanelBuild:
+    """Read, validate and code the raw COW files into the dyad panel.
+
+    Parameters
+    ----------
+    raw_dir
+        Directory laid out like ``../shared/data/raw``.
+    dyads
+        Dyad names, ``"USA-RUS"`` or ``"2-365"``.
+    start
+        First year.
+    end
+        Last year; default the last year covered by both NMC and MIDB.
+    params
+        Coding thresholds; default :class:`CodingParams`.
+    nmc_version
+        ``"6.0"`` (COW's CSV) or ``"7.0"`` (peacesciencer's conversion).
+    successions
+        Stand-in spells; default :data:`secdilemma.data.states.SUCCESSIONS`.
+
+    Returns
+    -------
+    PanelBuild
+        The panel and its provenance.
+
+    Raises
+    ------
+    RawDataError
+        On any bad input: missing files or columns, bad values, unknown
+        states, a repeated dyad, a dyad without overlapping years, or years
+        outside the MID data.
+    """
+    params = CodingParams() if params is None else params
+    successions = SUCCESSIONS if successions is None else successions
+    paths = locate_raw(raw_dir, nmc_version)
+    nmc = read_nmc(paths["nmc"])
+    midb = read_midb(paths["midb"])
+    dyadic = read_dyadic_mid(paths["dyadic"])
+    table = StateTable(read_states(paths["states"]), source=str(paths["states"]))
+
+    last_mid = int(midb["endyear"].max())
+    last = min(int(nmc["year"].max()), last_mid)
+    end = last if end is None else int(end)
+    if end > last_mid:
+        raise RawDataError(
+            f"--end {end}: the MID data ({paths['midb']}) end in {last_mid}; later moves "
+            "cannot be coded militarized; expected end <= " + str(last_mid)
+        )
+    if start > end:
+        raise RawDataError(f"start {start} is after end {end}; expected start <= end")
+    if not dyads:
+        raise RawDataError("no dyads requested; expected at least one, e.g. 'USA-RUS'")
+
+    resolved = [parse_dyad(name, table, successions) for name in dyads]
+    ids = [d.id for d in resolved]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise RawDataError(f"dyad(s) {repeated} requested more than once; expected each once")
+
+    shares = world_shares(nmc, params)
+    parts, dyad_meta = [], []
+    for dyad in resolved:
+        years = dyad_years(dyad, table, nmc, start, end)
+        for side in (0, 1):
+            part = code_side(dyad, side, years, shares, midb, dyadic, params)
+            part.insert(0, "dyad", dyad.id)
+            part.insert(2, "side", side)
+            part.insert(3, "state", dyad.states[side])
+            part.insert(4, "ccode", dyad.ccodes[side])
+            parts.append(part)
+        dyad_meta.append(
+            {
+                "id": dyad.id,
+                "states": list(dyad.states),
+                "ccodes": list(dyad.ccodes),
+                "first_year": years[0],
+                "last_year": years[-1],
+            }
+        )
+    order = {d: k for k, d in enumerate(ids)}
+    panel = pd.concat(parts, ignore_index=True)
+    panel = panel.sort_values(
+        ["dyad", "year", "side"], key=lambda s: s.map(order) if s.name == "dyad" else s
+    ).reset_index(drop=True)
+    panel = panel[list(PANEL_COLUMNS)]
+    for col in INT_COLUMNS:
+        panel[col] = panel[col].astype(np.int64)
+
+    raw_root = Path(raw_dir)
+    provenance = {
+        "package": "secdilemma",
+        "package_version": version("secdilemma"),
+        "raw_files": [
+            {
+                "path": paths[key].relative_to(raw_root).as_posix(),
+                "sha256": sha256(paths[key]),
+                "bytes": paths[key].stat().st_size,
+                "citation": CITATIONS[key].format(v=nmc_version),
+            }
+            for key in ("nmc", "midb", "dyadic", "states")
+        ],
+        "nmc_version": nmc_version,
+        "coding": params.as_dict(),
+        "successions": {k: [list(s) for s in v] for k, v in successions.items()},
+        "start": start,
+        "end": end,
+        "world_total": "sum over all states in the NMC file with a usable value that year",
+        "dyads": dyad_meta,
+    }
+    return PanelBuild(panel=panel, provenance=provenance)
+
+
+def render(build: PanelBuild) -> dict[str, bytes]:
+    """The bytes of the panel CSV, the codebook and the provenance file.
+
+    Parameters
+    ----------
+    build
+        Output of :func:`build_panel`.
+
+    Returns
+    -------
+    dict
+        File name to content.
+    """
+    panel_csv = build.panel.to_csv(
+        index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
+    ).encode()
+    codebook = pd.DataFrame(list(CODEBOOK), columns=["column", "units", "meaning", "source"])
+    codebook_csv = codebook.to_csv(index=False, lineterminator="\n").encode()
+    provenance = dict(build.provenance)
+    provenance["outputs"] = {
+        PANEL_FILE: hashlib.sha256(panel_csv).hexdigest(),
+        CODEBOOK_FILE: hashlib.sha256(codebook_csv).hexdigest(),
+    }
+    prov_json = (json.dumps(provenance, indent=2, sort_keys=True) + "\n").encode()
+    return {PANEL_FILE: panel_csv, CODEBOOK_FILE: codebook_csv, PROVENANCE_FILE: prov_json}
+
+
+def write_panel(build: PanelBuild, out_dirs: list[Path] | tuple[Path, ...]) -> list[Path]:
+    """Write the panel, codebook and provenance into each directory.
+
+    All content is rendered first; each file is written to a temporary file in
+    its directory and moved into place, so an error leaves no partial file.
+
+    Parameters
+    ----------
+    build
+        Output of :func:`build_panel`.
+    out_dirs
+        Target directories (created if absent).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    files = render(build)
+    written = []
+    for out in out_dirs:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(content)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, out / name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            written.append(out / name)
+    return written

@@ -1,0 +1,145 @@
+"""The panel builder and ``secdilemma data build``: outputs, determinism, bad input."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from secdilemma.cli import app
+from secdilemma.data.build import (
+    CODEBOOK_FILE,
+    PANEL_COLUMNS,
+    PANEL_FILE,
+    PROVENANCE_FILE,
+    build_panel,
+    render,
+)
+from secdilemma.data.readers import RawDataError
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
+runner = CliRunner()
+
+
+def run_build(*args: str):
+    return runner.invoke(app, ["data", "build", *args])
+
+
+def copy_fixture(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    shutil.copytree(FIX, raw)
+    return raw
+
+
+def test_cli_writes_panel_codebook_provenance(tmp_path):
+    out = tmp_path / "out"
+    res = run_build("--raw", str(FIX), "--dyads", "USA-RUS,FRN-GMY", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == [CODEBOOK_FILE, PANEL_FILE, PROVENANCE_FILE]
+    panel = pd.read_csv(out / PANEL_FILE)
+    assert tuple(panel.columns) == PANEL_COLUMNS
+    # one row per dyad-year and side: USA-RUS 1950-1954 and FRN-GMY 1955-1991, both sides
+    assert len(panel) == 2 * (5 + 37)
+    assert panel["dyad"].unique().tolist() == ["USA-RUS", "FRN-GMY"]
+    codebook = pd.read_csv(out / CODEBOOK_FILE)
+    assert codebook["column"].tolist() == list(PANEL_COLUMNS)
+    assert codebook[["units", "meaning", "source"]].notna().all().all()
+
+
+def test_provenance_is_relative_and_timeless(tmp_path):
+    out = tmp_path / "out"
+    assert run_build("--raw", str(FIX), "--dyads", "USA-RUS", "--out", str(out)).exit_code == 0
+    text = (out / PROVENANCE_FILE).read_text()
+    assert str(FIX) not in text and str(tmp_path) not in text
+    prov = json.loads(text)
+    assert [f["path"] for f in prov["raw_files"]] == [
+        "cow_nmc/NMC-60-abridged.csv",
+        "cow_mid/MIDB 5.0.csv",
+        "cow_mid/dyadic_mid_4.02.csv",
+        "cow_states/states2016.csv",
+    ]
+    assert prov["coding"]["build_up"] == 0.05 and prov["coding"]["min_hostility"] == 2
+    assert prov["dyads"] == [
+        {
+            "id": "USA-RUS",
+            "states": ["USA", "RUS"],
+            "ccodes": [2, 365],
+            "first_year": 1950,
+            "last_year": 1954,
+        }
+    ]
+
+
+def test_build_is_deterministic_and_codes_equal_names():
+    a = render(build_panel(FIX, ["USA-RUS", "FRN-GMY"]))
+    b = render(build_panel(FIX, ["2-365", "220-255"]))
+    assert a == b
+    assert a[PANEL_FILE].count(b"\r") == 0
+
+
+def test_start_end_bound_the_years():
+    panel = build_panel(FIX, ["USA-RUS"], start=1951, end=1953).panel
+    assert sorted(panel["year"].unique()) == [1951, 1952, 1953]
+
+
+def expect_failure(res, pattern: str, out: Path) -> None:
+    assert res.exit_code == 2, res.output
+    assert pattern in res.output
+    assert not out.exists()
+
+
+def test_missing_column_fails_and_writes_nothing(tmp_path):
+    raw = copy_fixture(tmp_path)
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    pd.read_csv(nmc).drop(columns="milex").to_csv(nmc, index=False)
+    out = tmp_path / "out"
+    res = run_build("--raw", str(raw), "--dyads", "USA-RUS", "--out", str(out))
+    expect_failure(res, "NMC file lacks column(s) ['milex']", out)
+
+
+def test_non_numeric_milex_fails_and_writes_nothing(tmp_path):
+    raw = copy_fixture(tmp_path)
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    nmc.write_bytes(nmc.read_bytes().replace(b"USA,2,1952,442,", b"USA,2,1952,n/a,"))
+    out = tmp_path / "out"
+    res = run_build("--raw", str(raw), "--dyads", "USA-RUS", "--out", str(out))
+    # header is line 1, USA 1952 is the 4th data row
+    expect_failure(res, "NMC-60-abridged.csv, line 4, column 'milex': got 'n/a'", out)
+
+
+def test_unknown_state_fails_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    res = run_build("--raw", str(FIX), "--dyads", "USA-XYZ", "--out", str(out))
+    expect_failure(res, "unknown state 'XYZ'", out)
+
+
+def test_no_overlapping_years_fails_and_writes_nothing(tmp_path):
+    # GFR exists from 1955; the fixture's USA rows end in 1954
+    out = tmp_path / "out"
+    res = run_build("--raw", str(FIX), "--dyads", "USA-RUS,USA-GFR", "--out", str(out))
+    expect_failure(res, "dyad USA-GFR: no overlapping years in 1946-1991", out)
+
+
+def test_raw_dir_without_files_fails_and_writes_nothing(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "cow_nmc").mkdir(parents=True)
+    shutil.copy(FIX / "cow_nmc" / "NMC-60-abridged.csv", raw / "cow_nmc")
+    out = tmp_path / "out"
+    res = run_build("--raw", str(raw), "--out", str(out))
+    expect_failure(res, "raw data directory lacks ['cow_mid/MIDB 5.0.csv'", out)
+    assert "cow_states/states2016.csv" in res.output
+
+
+def test_other_bad_requests():
+    with pytest.raises(RawDataError, match="requested more than once"):
+        build_panel(FIX, ["USA-RUS", "2-365"])
+    with pytest.raises(RawDataError, match=r"MID data .* end in 1991"):
+        build_panel(FIX, ["USA-RUS"], end=1995)
+    with pytest.raises(RawDataError, match="expected two COW abbreviations"):
+        build_panel(FIX, ["USA"])
+    with pytest.raises(RawDataError, match="both sides are USA"):
+        build_panel(FIX, ["USA-2"])
+    with pytest.raises(RawDataError, match="unknown NMC version"):
+        build_panel(FIX, ["USA-RUS"], nmc_version="5.0")

@@ -1,0 +1,136 @@
+"""``load_dyads``: the bundled panel as the DESIGN §6 Dataset, and its validation."""
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from secdilemma.data.build import (
+    CODEBOOK_FILE,
+    PANEL_FILE,
+    PROVENANCE_FILE,
+    build_panel,
+    write_panel,
+)
+from secdilemma.data.load import bundled_panel_path, load_dyads
+from secdilemma.panel import MOVE_FLAG_ATTRS, left_align, validate_panel
+
+matplotlib.use("Agg")
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
+PROCESSED = Path(__file__).resolve().parents[1] / "data" / "processed"
+
+
+@pytest.fixture(scope="module")
+def fixture_csv(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("panel")
+    write_panel(build_panel(FIX, ["USA-RUS", "FRN-GMY"]), [out])
+    return out / PANEL_FILE
+
+
+def test_bundled_panel_schema():
+    ds = load_dyads()
+    validate_panel(ds)
+    assert ds["move"].dims == ("dyad", "side", "year")
+    assert ds["move"].dtype == np.float64
+    assert ds["move"].attrs == MOVE_FLAG_ATTRS
+    assert ds.sizes["dyad"] >= 12 and ds["side"].values.tolist() == [0, 1]
+    assert ds["year"].dtype.kind == "i" and int(ds["year"].min()) == 1946
+    for var in ("milex", "milper", "hostility", "milex_share", "milex_share_growth", "ongoing_mid"):
+        assert ds[var].dims == ("dyad", "side", "year")
+    assert ds["state"].dims == ("dyad", "side")
+    assert ds["state"].sel(dyad="FRN-GMY").values.tolist() == ["FRN", "GMY"]
+    assert ds["ccode"].sel(dyad="USA-RUS").values.tolist() == [2, 365]
+    # padded years of a later-starting dyad are missing; the models can left-align it
+    assert np.isnan(ds["move"].sel(dyad="FRN-GMY", year=1950)).all()
+    move, first = left_align(ds)
+    assert move.shape[0] == ds.sizes["dyad"] and first.min() >= 0
+
+
+def test_bundled_copy_equals_committed_processed():
+    if not (PROCESSED / PANEL_FILE).is_file():
+        pytest.skip(f"no committed panel at {PROCESSED} (installed without the checkout)")
+    bundled = bundled_panel_path().parent
+    for name in (PANEL_FILE, CODEBOOK_FILE, PROVENANCE_FILE):
+        assert (bundled / name).read_bytes() == (PROCESSED / name).read_bytes(), name
+
+
+def test_names_and_years_select(fixture_csv):
+    ds = load_dyads(["RUS-USA"], years=(1951, 1953), path=fixture_csv)
+    assert ds["dyad"].values.tolist() == ["USA-RUS"]  # stored orientation kept
+    assert ds["year"].values.tolist() == [1951, 1952, 1953]
+    # hand-coded in test_data_coding: USA hold, militarized, hold; RUS hold, de-escalate, build-up
+    np.testing.assert_array_equal(ds["move"].values[0], [[1, 3, 1], [1, 0, 2]])
+    assert ds["source_state"].sel(dyad="USA-RUS", side=0).values.tolist() == ["USA"] * 3
+
+
+def test_union_of_years_with_padding(fixture_csv):
+    ds = load_dyads(path=fixture_csv)
+    assert ds["year"].values.tolist() == list(range(1950, 1992))
+    assert np.isnan(ds["move"].sel(dyad="USA-RUS", year=1955)).all()
+    assert np.isnan(ds["milex"].sel(dyad="FRN-GMY", year=1950)).all()
+
+
+def test_unknown_name_or_empty_years(fixture_csv):
+    with pytest.raises(ValueError, match="no dyad 'USA-CHN'"):
+        load_dyads("USA-CHN", path=fixture_csv)
+    # FRN-GMY starts in 1955: nothing in 1950-1954
+    with pytest.raises(ValueError, match=r"\['FRN-GMY'\] have no years in 1950-1954"):
+        load_dyads(["USA-RUS", "FRN-GMY"], years=(1950, 1954), path=fixture_csv)
+
+
+def edit(fixture_csv: Path, tmp_path: Path, change) -> Path:
+    df = pd.read_csv(fixture_csv, keep_default_na=False, na_values=[""])
+    path = tmp_path / "bad.csv"
+    change(df).to_csv(path, index=False)
+    return path
+
+
+def test_rejects_move_out_of_range(fixture_csv, tmp_path):
+    def bump(df):
+        df.loc[3, "move"] = 4
+        return df
+
+    # row index 3 is line 5 (header line 1): USA-RUS 1951 side 1
+    with pytest.raises(ValueError, match=r"line 5: move 4.0 for USA-RUS 1951 side 1"):
+        load_dyads(path=edit(fixture_csv, tmp_path, bump))
+
+
+def test_rejects_missing_side(fixture_csv, tmp_path):
+    with pytest.raises(ValueError, match=r"USA-RUS year 1951 has sides \[0\]"):
+        load_dyads(path=edit(fixture_csv, tmp_path, lambda df: df.drop(index=3)))
+
+
+def test_rejects_gap_in_years(fixture_csv, tmp_path):
+    def gap(df):
+        return df[~((df["dyad"] == "USA-RUS") & (df["year"] == 1952))]
+
+    with pytest.raises(ValueError, match="USA-RUS years are not consecutive"):
+        load_dyads(path=edit(fixture_csv, tmp_path, gap))
+
+
+def test_rejects_missing_column_and_file(fixture_csv, tmp_path):
+    with pytest.raises(ValueError, match=r"panel lacks column\(s\) \['move'\]"):
+        load_dyads(path=edit(fixture_csv, tmp_path, lambda df: df.drop(columns="move")))
+    with pytest.raises(FileNotFoundError, match="secdilemma data build"):
+        load_dyads(path=tmp_path / "absent.csv")
+
+
+def test_data_figure(fixture_csv, tmp_path):
+    from secdilemma.plotting.data_figure import plot_dyad_moves
+    from secdilemma.plotting.style import save_figure
+
+    ds = load_dyads(path=fixture_csv)
+    fig = plot_dyad_moves(ds, title="fixture")
+    axes = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert [ax.get_ylabel() for ax in axes] == ["USA-RUS", "FRN-GMY"]
+    assert fig.axes[1].get_xlabel() == "year"
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["USA", "RUS"]
+    # MID years marked: USA-RUS ongoing in all five fixture years 1950-1954
+    marks = axes[0].lines[0].get_xdata()
+    assert list(marks) == [1950, 1951, 1952, 1953, 1954]
+    written = save_figure(fig, tmp_path / "moves")
+    assert [p.suffix for p in written] == [".png", ".pdf"]
+    assert all(p.stat().st_size for p in written)

@@ -1,0 +1,212 @@
+"""Checks against the real raw COW files in ../shared/data/raw (skipped without them).
+
+The committed panel must be rebuilt from the raw files byte for byte, and a few
+named dyad-years are recomputed here from the raw files with the standard
+library only (an implementation independent of the package's pandas code).
+"""
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from secdilemma.data.build import (
+    CODEBOOK_FILE,
+    PANEL_FILE,
+    PROVENANCE_FILE,
+    build_panel,
+    render,
+    sha256,
+)
+from secdilemma.data.fetch import REGISTRY, fetch_raw
+from secdilemma.data.readers import read_dyadic_mid
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = Path(os.environ.get("SECDILEMMA_RAW", ROOT.parent / "shared" / "data" / "raw"))
+PROCESSED = ROOT / "data" / "processed"
+
+pytestmark = [
+    pytest.mark.rawdata,
+    pytest.mark.skipif(
+        not (RAW / "cow_nmc").is_dir(),
+        reason=f"raw COW data not found at {RAW} (set SECDILEMMA_RAW to the raw folder)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def rebuilt() -> dict[str, bytes]:
+    return render(build_panel(RAW))
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return pd.read_csv(PROCESSED / PANEL_FILE, keep_default_na=False, na_values=[""])
+
+
+def test_committed_panel_rebuilt_byte_for_byte(rebuilt):
+    assert rebuilt[PANEL_FILE] == (PROCESSED / PANEL_FILE).read_bytes()
+    assert rebuilt[CODEBOOK_FILE] == (PROCESSED / CODEBOOK_FILE).read_bytes()
+    # provenance: identical except the package version, which moves with releases
+    new = json.loads(rebuilt[PROVENANCE_FILE])
+    old = json.loads((PROCESSED / PROVENANCE_FILE).read_text())
+    new.pop("package_version")
+    old.pop("package_version")
+    assert new == old
+
+
+def test_provenance_hashes_match_raw_files():
+    prov = json.loads((PROCESSED / PROVENANCE_FILE).read_text())
+    for entry in prov["raw_files"]:
+        assert sha256(RAW / entry["path"]) == entry["sha256"], entry["path"]
+
+
+def nmc_rows() -> dict[tuple[int, int], tuple[float | None, float | None]]:
+    out = {}
+    with (RAW / "cow_nmc" / "NMC-60-abridged.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            vals = []
+            for col in ("milex", "milper"):
+                v = float(row[col])
+                vals.append(None if v == -9 else v)
+            out[(int(row["ccode"]), int(row["year"]))] = (vals[0], vals[1])
+    return out
+
+
+def share(rows, code: int, year: int, k: int) -> float | None:
+    world = sum(v[k] for (c, y), v in rows.items() if y == year and v[k])
+    value = rows.get((code, year), (None, None))[k]
+    return value / world if value else None
+
+
+def expected_move(rows, midb, code: int, partner: int, year: int) -> float | None:
+    for d in midb:
+        if d["ccode"] != code or d["styear"] != year or d["hostlev"] < 2:
+            continue
+        for p in midb:
+            if (
+                p["dispnum"] == d["dispnum"]
+                and p["ccode"] == partner
+                and p["sidea"] != d["sidea"]
+                and p["styear"] <= d["endyear"]
+                and d["styear"] <= p["endyear"]
+            ):
+                return 3.0
+    for k in (0, 1):  # milex, then milper
+        now, before = share(rows, code, year, k), share(rows, code, year - 1, k)
+        if now is not None and before is not None:
+            g = round(now / before - 1, 10)
+            return 2.0 if g > 0.05 else 0.0 if g < -0.05 else 1.0
+    return None
+
+
+SPOTS = [
+    ("USA-RUS", 1962, (2, 365)),
+    ("IND-PAK", 1971, (750, 770)),
+    ("GRC-TUR", 1974, (350, 640)),
+    ("ARG-BRA", 1982, (160, 140)),
+    ("EGY-ISR", 1979, (651, 666)),
+    ("CHN-TAW", 1996, (710, 713)),
+    ("PRK-ROK", 1955, (731, 732)),
+    ("FRN-GMY", 1990, (220, 260)),
+    ("FRN-GMY", 1991, (220, 255)),
+]
+
+
+@pytest.mark.parametrize(("dyad", "year", "codes"), SPOTS)
+def test_spot_checks_against_source(panel, dyad, year, codes):
+    rows = nmc_rows()
+    with (RAW / "cow_mid" / "MIDB 5.0.csv").open(newline="") as fh:
+        midb = [
+            {k: int(r[k]) for k in ("dispnum", "ccode", "styear", "endyear", "sidea", "hostlev")}
+            for r in csv.DictReader(fh)
+        ]
+    got = panel[(panel["dyad"] == dyad) & (panel["year"] == year)].set_index("side")
+    for side in (0, 1):
+        code, partner = codes[side], codes[1 - side]
+        milex, milper = rows[(code, year)]
+        assert got.loc[side, "source_ccode"] == code
+        assert pd.isna(got.loc[side, "milex"]) if milex is None else got.loc[side, "milex"] == milex
+        assert (
+            pd.isna(got.loc[side, "milper"])
+            if milper is None
+            else got.loc[side, "milper"] == milper
+        )
+        want = expected_move(rows, midb, code, partner, year)
+        assert pd.isna(got.loc[side, "move"]) if want is None else got.loc[side, "move"] == want, (
+            dyad,
+            year,
+            side,
+        )
+
+
+def test_named_spots_are_what_history_says(panel):
+    # the three crises the issue names: both sides entered a MID with force displayed or used
+    for dyad, year in [("USA-RUS", 1962), ("IND-PAK", 1971), ("GRC-TUR", 1974)]:
+        rows = panel[(panel["dyad"] == dyad) & (panel["year"] == year)]
+        assert rows["move"].tolist() == [3.0, 3.0], dyad
+    # IND-PAK 1971 was a war (hostility 5) for both
+    rows = panel[(panel["dyad"] == "IND-PAK") & (panel["year"] == 1971)]
+    assert rows["hostility"].tolist() == [5.0, 5.0]
+
+
+def test_bundled_dyads_and_spans(panel):
+    spans = panel.groupby("dyad", sort=False)["year"].agg(["min", "max"])
+    assert spans.index.tolist() == [
+        "USA-RUS",
+        "IND-PAK",
+        "GRC-TUR",
+        "ARG-BRA",
+        "EGY-ISR",
+        "FRN-GMY",
+        "IND-SRI",
+        "PRK-ROK",
+        "CHN-TAW",
+        "CHN-USA",
+        "IRN-IRQ",
+        "ISR-SYR",
+    ]
+    assert spans.loc["FRN-GMY"].tolist() == [1955, 2014]  # no German state in 1946-1954
+    assert spans.loc["IND-PAK"].tolist() == [1947, 2014]
+    assert (spans["max"] == 2014).all()  # MID 5.0 ends in 2014
+
+
+def test_suspect_zero_milex_is_not_coded():
+    rows = nmc_rows()
+    assert rows[(770, 1947)][0] == 0  # PAK 1947 milex 0 in the source
+    panel = build_panel(RAW, ["IND-PAK"], start=1947, end=1949).panel
+    pak = panel[panel["side"] == 1].set_index("year")
+    assert pak.loc[1947, "milex"] == 0 and pd.isna(pak.loc[1947, "milex_share"])
+    # 1948 milex growth is undefined (1947 is 0), so 1948 is coded from milper growth
+    assert pak.loc[1948, "growth_source"] == "milper"
+
+
+def test_dta_and_csv_dyadic_mid_agree():
+    csv_rows = read_dyadic_mid(RAW / "cow_mid" / "dyadic_mid_4.02.csv")
+    dta_rows = read_dyadic_mid(RAW / "cow_mid" / "dyadic_mid_4.02.dta")
+    pd.testing.assert_frame_equal(csv_rows, dta_rows)
+
+
+def test_fetch_registry_checksums_match_shared_raw():
+    for rel, (url, digest) in REGISTRY.items():
+        assert url.startswith("https://raw.githubusercontent.com/")
+        assert sha256(RAW / rel) == digest, rel
+
+
+def test_fetch_raw_reuses_verified_files_offline(tmp_path):
+    # pooch does not download a file that is present with the right sha256
+    for rel in REGISTRY:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(RAW / rel, tmp_path / rel)
+    got = fetch_raw(tmp_path)
+    assert {k: v.resolve() for k, v in got.items()} == {
+        rel: (tmp_path / rel).resolve() for rel in REGISTRY
+    }
+    # and the fetched layout (dyadic MID as .dta) builds the same panel
+    a = build_panel(RAW, ["USA-RUS"]).panel
+    b = build_panel(tmp_path, ["USA-RUS"]).panel
+    pd.testing.assert_frame_equal(a, b)
