@@ -63,5 +63,7 @@ def test_demo_writes_panels_and_figure(tmp_path):
         "simulated_sensible.nc",
         "figures/spiral.png",
         "figures/spiral.pdf",
+        "figures/historical_moves.png",
+        "figures/historical_moves.pdf",
     ):
         assert (tmp_path / name).stat().st_size > 1000, name

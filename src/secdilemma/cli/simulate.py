@@ -9,8 +9,9 @@ import typer
 import xarray as xr
 
 from secdilemma.cli.app import app
+from secdilemma.data import load_dyads
 from secdilemma.parameters import REGIMES, ActionParams
-from secdilemma.plotting import plot_spiral, save_figure
+from secdilemma.plotting import plot_dyad_moves, plot_spiral, save_figure
 from secdilemma.simulate import simulate_dyads
 
 
@@ -84,11 +85,12 @@ def demo(
     years: Annotated[int, typer.Option(min=1, help="Years per dyad.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20261127,
 ) -> None:
-    """Run the main job: the self-fulfilling spiral, simulated and drawn.
+    """Run the main job: the spiral simulated, and the bundled historical dyads drawn.
 
     Simulates two benign states under misplaced certainty and under
-    security-dilemma sensibility, writes both panels as netCDF and draws the
-    spiral figure (PNG and PDF).
+    security-dilemma sensibility, writes both panels as netCDF, draws the
+    spiral figure, and draws the coded moves of the bundled historical panel
+    (PNG and PDF).
     """
     panels = {
         name: simulate_dyads(dyads, years, beliefs=name, seed=seed)
@@ -96,5 +98,10 @@ def demo(
     }
     for name, panel in panels.items():
         typer.echo(f"wrote {write_netcdf(panel, out / f'simulated_{name}.nc')}")
-    for path in save_figure(plot_spiral(panels), out / "figures" / "spiral"):
-        typer.echo(f"wrote {path}")
+    figures = {
+        "spiral": plot_spiral(panels),
+        "historical_moves": plot_dyad_moves(load_dyads()),
+    }
+    for name, fig in figures.items():
+        for path in save_figure(fig, out / "figures" / name):
+            typer.echo(f"wrote {path}")
