@@ -5,9 +5,15 @@ other's observed military moves (DESIGN §3). The package simulates coupled
 dyads, builds a panel of historical dyads from Correlates of War data, and fits
 hierarchical PyMC models that compare misplaced certainty with sensible
 beliefs.
+
+The model functions (``fit``, ``build_model``, ``save_fit``, ``load_fit``,
+``load_variant``) are imported on first use, so that simulating or loading data
+does not pay for importing PyMC.
 """
 
+from importlib import import_module
 from importlib.metadata import version
+from typing import Any
 
 from secdilemma.data import load_dyads
 from secdilemma.panel import MOVE_LABELS, validate_panel
@@ -17,6 +23,11 @@ from secdilemma.simulate import simulate_dyads
 
 __version__ = version("secdilemma")
 
+_LAZY = {
+    name: "secdilemma.model"
+    for name in ("build_model", "fit", "load_fit", "load_variant", "save_fit")
+}
+
 __all__ = [
     "MOVE_LABELS",
     "REGIMES",
@@ -25,8 +36,20 @@ __all__ = [
     "BeliefPaths",
     "__version__",
     "belief_recursion",
+    "build_model",
+    "fit",
     "load_dyads",
+    "load_fit",
+    "load_variant",
     "regime",
+    "save_fit",
     "simulate_dyads",
     "validate_panel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the model functions on first access (PEP 562)."""
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'secdilemma' has no attribute {name!r}")

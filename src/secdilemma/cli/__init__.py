@@ -5,6 +5,7 @@ Each command group lives in its own module and registers itself on
 """
 
 from secdilemma.cli import data as _data  # noqa: F401  (registers commands)
+from secdilemma.cli import fit as _fit  # noqa: F401  (registers commands)
 from secdilemma.cli import simulate as _simulate  # noqa: F401  (registers commands)
 from secdilemma.cli.app import app
 

@@ -1,0 +1,230 @@
+"""The model of DESIGN §3-4 against an independent NumPy computation, at fixed points.
+
+The reference is :func:`secdilemma.recursion.belief_recursion` (beliefs) and
+:func:`secdilemma.ordered_logistic.log_prob` (action log-likelihood), with the
+intent marginalised by ``numpy.logaddexp``: the same equations written a second
+time without PyTensor. Agreement to 1e-10 at random parameter values means the
+model's graph is exactly DESIGN's likelihood, masking included.
+"""
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+from scipy.special import expit
+
+from secdilemma import simulate_dyads
+from secdilemma.model.builder import NOT_MODELLED, build_model, model_data, ordered_logistic_logp
+from secdilemma.model.variants import VariantError
+from secdilemma.ordered_logistic import log_prob
+from secdilemma.recursion import belief_recursion
+
+N_DYADS, N_YEARS = 4, 15
+
+
+@pytest.fixture(scope="session")
+def ragged_panel():
+    """Simulated dyads made to look historical: mixed belief parameters and intents,
+    missing moves, one dyad starting 5 years late, one ending 4 years early."""
+    rng = np.random.default_rng(11)
+    beliefs = {
+        "l0": rng.normal(0, 1.5, (N_DYADS, 2)),
+        "w": rng.uniform(0.2, 1.0, (N_DYADS, 2)),
+        "s": rng.uniform(0.0, 1.0, (N_DYADS, 2)),
+    }
+    intent = np.array([[0, 1], [1, 0], [0, 0], [1, 1]])
+    panel = simulate_dyads(N_DYADS, N_YEARS, beliefs=beliefs, intent=intent, seed=2)
+    move = panel["move"].values
+    move[0, 1, 6] = np.nan  # one missing move mid-series
+    move[1, 0, 2:4] = np.nan  # two missing years of one side
+    move[2, :, :5] = np.nan  # late start: period 0 is year 5
+    move[3, :, -4:] = np.nan  # early end
+    move[3, 1, 0] = np.nan  # first year observed on one side only
+    panel["move"].values = move
+    return panel
+
+
+@pytest.fixture(scope="session", params=["op", "scan"])
+def free_model(request, ragged_panel):
+    return build_model(ragged_panel, "free", belief_method=request.param)
+
+
+@pytest.fixture(scope="session")
+def evaluate(free_model):
+    """One compiled function of the model's outputs at a point (compiled once)."""
+    model = free_model
+    names = [
+        "belief",
+        "p_malign",
+        "misplaced_certainty",
+        "loglik_move",
+        "alpha",
+        "l0",
+        "w",
+        "s",
+        "beta",
+        "gamma",
+        "delta",
+        "cutpoints",
+        "pi",
+    ]
+    move_logp = model.logp(vars=[model["move"]], sum=False)[0]
+    outs = [*model.replace_rvs_by_values([model[n] for n in names]), move_logp]
+    # FAST_COMPILE (Python linker): seconds to compile; speed is irrelevant here.
+    fn = model.compile_fn(
+        outs,
+        inputs=model.value_vars,
+        point_fn=True,
+        mode="FAST_COMPILE",
+        on_unused_input="ignore",
+    )
+
+    def at(point):
+        return dict(zip([*names, "move_logp"], fn(point), strict=True))
+
+    return at
+
+
+def _random_point(model, rng):
+    """Initial point with every value variable moved by N(0, 1) in unconstrained space."""
+    return {k: v + rng.normal(size=np.shape(v)) for k, v in model.initial_point().items()}
+
+
+def _reference(panel, out):
+    """DESIGN §3 in NumPy: beliefs, per-intent log-likelihoods, marginal, P(malign), MC."""
+    data = model_data(panel)
+    move = np.where(data.observed, data.move, np.nan)
+    paths = belief_recursion(
+        move,
+        out["l0"],
+        out["w"],
+        out["s"],
+        float(out["beta"]),
+        float(out["gamma"]),
+        float(out["delta"]),
+        out["cutpoints"],
+    )
+    b = paths.belief
+    x = np.where(data.observed, data.move - 1.0, 0.0)
+    n_dyads, _, n_years = move.shape
+    ll = np.zeros((2, n_dyads, 2))
+    for tau in (0, 1):
+        for d in range(n_dyads):
+            for i in (0, 1):
+                for t in range(1, n_years):
+                    if not data.observed[d, i, t]:
+                        continue
+                    eta = (
+                        out["alpha"][d, i]
+                        + out["beta"] * b[d, i, t - 1]
+                        + out["gamma"] * x[d, 1 - i, t - 1]
+                        + out["delta"] * tau
+                    )
+                    ll[tau, d, i] += log_prob(data.move[d, i, t], eta, out["cutpoints"])
+    pi = float(out["pi"])
+    marginal = np.logaddexp(np.log1p(-pi) + ll[0], np.log(pi) + ll[1])
+    p_malign = np.exp(np.log(pi) + ll[1] - marginal)
+    final = b[np.arange(n_dyads), :, data.last_period]
+    return b, marginal, p_malign, final - p_malign[:, ::-1]
+
+
+def test_model_has_design_names_coords_and_dims(free_model):
+    model = free_model
+    assert [rv.name for rv in model.free_RVs] == [
+        "beta",
+        "gamma",
+        "delta",
+        "cutpoints",
+        "pi",
+        "sigma_alpha",
+        "z_alpha",
+        "mu_l0",
+        "sigma_l0",
+        "z_l0",
+        "mu_w",
+        "sigma_w",
+        "z_w",
+        "mu_s",
+        "sigma_s",
+        "z_s",
+    ]
+    assert [rv.name for rv in model.observed_RVs] == ["move"]
+    assert model.named_vars_to_dims["belief"] == ("dyad", "side", "year")
+    for name in ("p_malign", "misplaced_certainty", "loglik_move", "w", "s", "z_w"):
+        assert model.named_vars_to_dims[name] == ("dyad", "side")
+    assert list(model.coords["dyad"]) == [f"sim{d:04d}" for d in range(N_DYADS)]
+    assert list(model.coords["side"]) == [0, 1]
+    # Dyad 2 starts 5 years late and is left-aligned: the longest series is 15.
+    assert len(model.coords["year"]) == N_YEARS
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_model_equals_numpy_reference_at_random_points(free_model, evaluate, ragged_panel, seed):
+    out = evaluate(_random_point(free_model, np.random.default_rng(seed)))
+    b, marginal, p_malign, mc = _reference(ragged_panel, out)
+    # Beliefs: the model-level check of the PyTensor recursion against NumPy.
+    np.testing.assert_allclose(out["belief"], b, rtol=0, atol=1e-10)
+    # The observed variable's log-density is the marginal per state, (dyad, side).
+    assert out["move_logp"].shape == (N_DYADS, 2)
+    np.testing.assert_allclose(out["move_logp"], marginal, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(out["loglik_move"], marginal, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(out["p_malign"], p_malign, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(out["misplaced_certainty"], mc, rtol=0, atol=1e-10)
+    # Non-centred hierarchy: w = sigmoid(mu_w + sigma_w z_w).
+    point = _random_point(free_model, np.random.default_rng(seed))
+    sigma_w = np.exp(point["sigma_w_log__"])
+    np.testing.assert_allclose(out["w"], expit(point["mu_w"] + sigma_w * point["z_w"]))
+
+
+def test_masking_and_first_period(ragged_panel):
+    data = model_data(ragged_panel)
+    value = data.observed_value()
+    # Period 0 of every dyad is the baseline: never modelled.
+    assert (value[:, :, 0] == NOT_MODELLED).all()
+    # Missing moves are not modelled, observed ones are, unchanged.
+    assert value[0, 1, 6] == NOT_MODELLED and value[1, 0, 2] == NOT_MODELLED
+    raw = ragged_panel["move"].values
+    np.testing.assert_array_equal(value[0, 0, 1:], raw[0, 0, 1:])
+    # Dyad 2 is left-aligned: its period 0 is calendar year 5, its tail padded.
+    assert data.first_year.tolist() == [0, 0, 5, 0]
+    np.testing.assert_array_equal(value[2, :, 1:10], raw[2, :, 6:])
+    assert (value[2, :, 10:] == NOT_MODELLED).all()
+    # T_last: the last observed period of each dyad.
+    assert data.last_period.tolist() == [14, 14, 9, 10]
+    assert data.modelled.sum() == (~np.isnan(raw)).sum() - (~np.isnan(raw[:, :, 0])).sum() - 2
+
+
+def test_fixed_variants_drop_their_hierarchies(ragged_panel):
+    sensible = build_model(ragged_panel, "sensible", belief_method="scan")
+    names = {rv.name for rv in sensible.free_RVs}
+    assert not names & {"mu_w", "sigma_w", "z_w", "mu_s", "sigma_s", "z_s"}
+    assert {"mu_l0", "sigma_l0", "z_l0", "z_alpha"} <= names
+    assert (sensible["w"].eval() == 1).all() and (sensible["s"].eval() == 1).all()
+    mc = build_model(ragged_panel, "misplaced_certainty", belief_method="scan")
+    names = {rv.name for rv in mc.free_RVs}
+    assert "z_w" in names and "z_s" not in names
+
+
+def test_bad_variant_fails_before_building(ragged_panel):
+    with pytest.raises(VariantError, match="unknown variant"):
+        build_model(ragged_panel, "nonsense")
+
+
+def test_ordered_logistic_logp_matches_numpy_and_stays_finite():
+    # Extreme eta (a belief at certainty times a large beta) included: the
+    # difference-of-sigmoids form would give log(0) = -inf for middle moves.
+    eta = np.array([-60.0, -5.0, -0.3, 0.0, 1.7, 8.0, 60.0])
+    c = np.array([-1.5, 1.0, 3.0])
+    moves = np.arange(4)[:, None] * np.ones_like(eta, dtype=int)
+    got = ordered_logistic_logp(
+        pt.as_tensor_variable(moves), pt.as_tensor_variable(eta), pt.as_tensor_variable(c)
+    ).eval()
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, log_prob(moves, eta, c), rtol=1e-12, atol=1e-12)
+    # And the four probabilities sum to one away from the extremes.
+    np.testing.assert_allclose(np.exp(got).sum(axis=0)[1:-1], 1.0, atol=1e-12)
+    # A move of -1 (not modelled) contributes nothing.
+    assert ordered_logistic_logp(
+        pt.as_tensor_variable(np.array([-1])),
+        pt.as_tensor_variable(np.array([0.3])),
+        pt.as_tensor_variable(c),
+    ).eval().tolist() == [0.0]

@@ -1,0 +1,256 @@
+"""Diagnostics and save/load on fake posteriors: no sampling needed."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+from arviz_base import from_dict
+
+from secdilemma import simulate_dyads
+from secdilemma.model.diagnostics import (
+    Diagnostics,
+    FitDiagnosticsWarning,
+    Thresholds,
+    check_fit,
+    warn_if_failed,
+)
+from secdilemma.model.io import (
+    PROVENANCE_KEYS,
+    ProvenanceWarning,
+    fit_diagnostics,
+    fit_info,
+    fit_variant,
+    load_fit,
+    panel_sha256,
+    save_fit,
+)
+from secdilemma.model.variants import load_variant
+
+CHAINS, DRAWS = 4, 1000
+
+
+def _fake_fit(rng, *, offset_chain=0.0, ar=0.0, n_divergent=0, energy_ar=0.0):
+    """A posterior of iid (or AR(1)) normal draws with optional pathologies.
+
+    - ``offset_chain`` shifts chain 0 of ``beta`` (a chain stuck elsewhere: R-hat);
+    - ``ar`` makes ``z_w`` an AR(1) with that coefficient (low ESS);
+    - ``n_divergent`` marks that many draws divergent;
+    - ``energy_ar`` makes the energy an AR(1) (E-BFMI ~ 1 - ar for large ar).
+    """
+    beta = rng.normal(size=(CHAINS, DRAWS))
+    beta[0] += offset_chain
+    noise = rng.normal(size=(CHAINS, DRAWS, 3, 2))
+    z_w = np.empty_like(noise)
+    z_w[:, 0] = noise[:, 0]
+    for t in range(1, DRAWS):
+        z_w[:, t] = ar * z_w[:, t - 1] + np.sqrt(1 - ar**2) * noise[:, t]
+    energy = np.empty((CHAINS, DRAWS))
+    energy[:, 0] = 0.0
+    eps = rng.normal(size=(CHAINS, DRAWS))
+    for t in range(1, DRAWS):
+        energy[:, t] = energy_ar * energy[:, t - 1] + eps[:, t]
+    diverging = np.zeros((CHAINS, DRAWS), dtype=bool)
+    diverging.flat[:n_divergent] = True
+    dyads = ["USA-RUS", "IND-PAK", "GRC-TUR"]
+    return from_dict(
+        {
+            "posterior": {
+                "beta": beta,
+                "z_w": z_w,
+                # A deterministic that is constant (a fixed s): not checked.
+                "s": np.ones((CHAINS, DRAWS, 3, 2)),
+            },
+            "sample_stats": {"energy": energy, "diverging": diverging},
+            "log_likelihood": {"move": rng.normal(-30, 1, size=(CHAINS, DRAWS, 3, 2))},
+            "observed_data": {"move": rng.integers(-1, 4, size=(3, 2, 10))},
+            "constant_data": {"first_year": np.array([1946, 1947, 1974])},
+        },
+        dims={
+            "z_w": ["dyad", "side"],
+            "s": ["dyad", "side"],
+            "move": ["dyad", "side", "year"],
+            "first_year": ["dyad"],
+        },
+        coords={"dyad": dyads, "side": [0, 1], "year": np.arange(10)},
+    )
+
+
+FREE = ["beta", "z_w"]
+
+
+def test_iid_posterior_passes_every_check(rng):
+    # 4 x 1000 iid draws: R-hat is 1 +- ~0.002 and ESS ~ 4000, far from the
+    # thresholds (1.01, 400); E-BFMI of white-noise energy is ~2.
+    diag = check_fit(_fake_fit(rng), var_names=FREE)
+    assert diag.ok, diag.failures
+    assert diag.n_divergent == 0
+    assert max(diag.rhat_max.values()) < 1.01
+    assert min(diag.ess_bulk_min.values()) > 400
+    assert len(diag.ebfmi) == CHAINS and min(diag.ebfmi) > 1.0
+
+
+def test_stuck_chain_fails_rhat_naming_the_parameter(rng):
+    # One chain shifted by 1 sd: R-hat ~ 1.1, well above 1.01.
+    diag = check_fit(_fake_fit(rng, offset_chain=1.0), var_names=FREE)
+    assert not diag.ok
+    assert diag.flagged["rhat"] == ["beta"]
+    assert any("R-hat" in f and "beta" in f for f in diag.failures)
+
+
+def test_autocorrelated_draws_fail_ess_naming_elements(rng):
+    # AR(1) with rho = 0.95: ESS ~ N (1 - rho) / (1 + rho) = 4000 / 39 ~ 100 < 400.
+    diag = check_fit(_fake_fit(rng, ar=0.95), var_names=FREE)
+    assert not diag.ok
+    assert "z_w[USA-RUS, 0]" in diag.flagged["ess_bulk"]
+    assert "beta" not in diag.flagged["ess_bulk"]
+    assert diag.ess_bulk_min["z_w"] < 400 < diag.ess_bulk_min["beta"]
+
+
+def test_divergences_and_low_ebfmi_fail(rng):
+    # AR(1) energy with rho = 0.9: E-BFMI = E[(dE)^2] / Var(E) = 2 (1 - rho) = 0.2 < 0.3.
+    diag = check_fit(_fake_fit(rng, n_divergent=3, energy_ar=0.9), var_names=FREE)
+    assert diag.n_divergent == 3
+    assert any("3 divergent" in f for f in diag.failures)
+    assert any("E-BFMI" in f for f in diag.failures)
+    assert max(diag.ebfmi) < 0.3
+
+
+def test_thresholds_are_configurable(rng):
+    fake = _fake_fit(rng, n_divergent=3)
+    assert not check_fit(fake, var_names=FREE).ok
+    assert check_fit(fake, var_names=FREE, thresholds=Thresholds(max_divergences=5)).ok
+
+
+def test_warning_names_parameters_and_passes_silently_when_ok(rng):
+    bad = check_fit(_fake_fit(rng, offset_chain=1.0), var_names=FREE)
+    with pytest.warns(FitDiagnosticsWarning, match="beta"):
+        warn_if_failed(bad, label="test")
+    good = check_fit(_fake_fit(rng), var_names=FREE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_failed(good)
+
+
+def test_diagnostics_json_round_trip(rng):
+    diag = check_fit(_fake_fit(rng, ar=0.95, n_divergent=1), var_names=FREE)
+    again = Diagnostics.from_json(diag.to_json())
+    assert again == diag
+    assert json.loads(diag.to_json())["ok"] is False
+    assert "divergences: 1 of 4000" in diag.summary()
+
+
+def _with_provenance(fit, panel):
+    fit.attrs = {
+        "variant": load_variant("sensible").to_json(),
+        "panel_sha256": json.dumps(panel_sha256(panel)),
+        "versions": json.dumps({"secdilemma": "0"}),
+        "sampler": json.dumps({"name": "nutpie", "draws": DRAWS}),
+        "seed": json.dumps(7),
+        "diagnostics": check_fit(fit, var_names=FREE).to_json(),
+        "diagnostics_ok": 1,
+        "free_variables": json.dumps(FREE),
+    }
+    return fit
+
+
+@pytest.fixture
+def panel():
+    return simulate_dyads(3, 10, seed=5)
+
+
+def test_save_load_round_trip_is_lossless(rng, tmp_path, panel):
+    fit = _with_provenance(_fake_fit(rng, n_divergent=2), panel)
+    path = save_fit(fit, tmp_path / "models" / "fake.nc")
+    assert path.is_file()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the right panel: no provenance warning
+        loaded = load_fit(path, panel)
+    assert sorted(loaded.children) == sorted(fit.children)
+    for group in fit.children:
+        xr.testing.assert_identical(loaded[group].to_dataset(), fit[group].to_dataset())
+    assert loaded.attrs == fit.attrs
+    assert loaded["sample_stats"]["diverging"].dtype == bool
+    assert fit_info(loaded)["seed"] == 7
+    assert fit_variant(loaded) == load_variant("sensible")
+    assert fit_diagnostics(loaded) == check_fit(fit, var_names=FREE)
+
+
+def test_load_with_another_panel_says_so(rng, tmp_path, panel):
+    fit = _with_provenance(_fake_fit(rng), panel)
+    path = save_fit(fit, tmp_path / "fake.nc")
+    other = panel.copy(deep=True)
+    other["move"][0, 0, 3] = (other["move"][0, 0, 3] + 1) % 4  # one move changed
+    with pytest.warns(ProvenanceWarning, match="not the panel"):
+        load_fit(path, other)
+    with pytest.raises(ValueError, match="not the panel"):
+        load_fit(path, other, strict=True)
+
+
+def test_panel_hash_ignores_metadata_but_not_moves(panel):
+    digest = panel_sha256(panel)
+    assert len(digest) == 64
+    decorated = panel.assign_attrs(note="re-saved").drop_vars("belief")
+    assert panel_sha256(decorated) == digest
+    assert panel_sha256(panel.isel(dyad=[1, 0, 2])) != digest
+    missing = panel.copy(deep=True)
+    missing["move"][1, 1, 4] = np.nan
+    assert panel_sha256(missing) != digest
+
+
+def test_fit_without_provenance_is_refused(rng, tmp_path):
+    fit = _fake_fit(rng)
+    with pytest.raises(ValueError, match="provenance attr 'variant' missing"):
+        save_fit(fit, tmp_path / "bare.nc")
+    fit.to_netcdf(tmp_path / "bare.nc", engine="h5netcdf")
+    with pytest.raises(ValueError, match=r"bare\.nc"):
+        load_fit(tmp_path / "bare.nc")
+    assert set(PROVENANCE_KEYS) >= {"variant", "panel_sha256", "versions", "seed"}
+
+
+def _fake_pilot_trace(rng, chain_means, n_draws=100, n_dim=3):
+    """A pilot trace: iid log-densities around `chain_means`, chain c's draws all equal c."""
+    chains = len(chain_means)
+    logp = np.asarray(chain_means)[:, None] + rng.normal(0, 8, size=(chains, n_draws))
+    draws = np.broadcast_to(np.arange(chains)[:, None, None], (chains, n_draws, n_dim))
+    return from_dict(
+        {"sample_stats": {"logp": logp, "unconstrained_draw": draws.astype(float)}},
+        dims={"unconstrained_draw": ["unconstrained_parameter"]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("chain_means", "separated"),
+    [
+        # Two modes ~19 nats apart (the historical free fit): sd 8 over 100 iid
+        # draws gives a standard error of 0.8 per chain mean, so 19 is ~24 SE.
+        ([-2277.6, -2260.4, -2275.2, -2258.8], True),
+        # One mode: chain means within ~1 SE of each other.
+        ([-1000.0, -1000.5, -999.6, -1000.9], False),
+    ],
+)
+def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means, separated):
+    import dataclasses
+
+    import nutpie
+
+    from secdilemma.model.fit import _pilot_start
+
+    monkeypatch.setattr(nutpie, "sample", lambda *a, **k: _fake_pilot_trace(rng, chain_means))
+
+    @dataclasses.dataclass
+    class Compiled:
+        initial_point_func: object = None
+
+    compiled, record = _pilot_start(
+        Compiled(), chains=4, cores=None, seed=0, target_accept=0.8, progress_bar=False,
+        pilot={"chains": 4, "tune": 300, "draws": 100},
+    )  # fmt: skip
+    best = int(np.argmax(record["chain_mean_logp"]))  # the realised best chain
+    assert record["chosen_chain"] == best
+    if separated:
+        assert best in (1, 3)  # a chain of the better mode
+    assert record["separated"] is separated
+    for seed in range(5):  # every start is a draw of the best chain (all equal `best`)
+        np.testing.assert_array_equal(compiled.initial_point_func(seed), [best] * 3)
