@@ -232,6 +232,7 @@ def ratios(by_method: dict[str, dict[str, Any]]) -> dict[str, float]:
         "nutpie_compile_s",
         "sampling_s",
         "fit_wall_s",
+        "pipeline_wall_s",
     ):
         if key in op and key in scan:
             out[f"scan_over_op_{key}"] = scan[key] / op[key]
