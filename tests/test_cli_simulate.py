@@ -1,9 +1,11 @@
 """``secdilemma simulate`` and ``secdilemma demo`` from the command line."""
 
+import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
 from secdilemma.cli import app
+from secdilemma.model.diagnostics import FitDiagnosticsWarning
 
 runner = CliRunner()
 
@@ -56,7 +58,8 @@ def test_simulate_rejects_bad_options_by_name(tmp_path):
 
 
 def test_demo_writes_panels_and_figure(tmp_path):
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--dyads", "20", "--years", "12"])
+    args = ["demo", "--out", str(tmp_path), "--dyads", "20", "--years", "12", "--no-fit"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     for name in (
         "simulated_misplaced_certainty.nc",
@@ -67,3 +70,32 @@ def test_demo_writes_panels_and_figure(tmp_path):
         "figures/historical_moves.pdf",
     ):
         assert (tmp_path / name).stat().st_size > 1000, name
+
+
+def test_demo_fits_the_bundled_panel(tmp_path):
+    # Tiny settings: this checks the wiring (fit, save, belief figure), not the posterior;
+    # the diagnostics are expected to fail at 30 draws and are reported, not fatal.
+    args = [
+        "demo",
+        "--out",
+        str(tmp_path),
+        "--dyads",
+        "5",
+        "--years",
+        "5",
+        "--historical",
+        "USA-RUS,IND-PAK",
+        "--draws",
+        "30",
+        "--tune",
+        "30",
+        "--chains",
+        "1",
+    ]
+    with pytest.warns(FitDiagnosticsWarning, match="sampler diagnostics failed"):
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "min bulk ESS" in result.output
+    fit = xr.open_datatree(tmp_path / "free_historical.nc", engine="h5netcdf")
+    assert fit["posterior"]["belief"].sizes["dyad"] == 2
+    assert (tmp_path / "figures" / "belief_paths.png").stat().st_size > 1000

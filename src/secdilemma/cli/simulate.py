@@ -81,16 +81,26 @@ def simulate(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the outputs.")] = Path("build"),
-    dyads: Annotated[int, typer.Option(min=1, help="Dyads per regime.")] = 1000,
-    years: Annotated[int, typer.Option(min=1, help="Years per dyad.")] = 60,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 20261127,
+    dyads: Annotated[int, typer.Option(min=1, help="Simulated dyads per regime.")] = 1000,
+    years: Annotated[int, typer.Option(min=1, help="Years per simulated dyad.")] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed (simulation and sampler).")] = 20261127,
+    fit: Annotated[
+        bool, typer.Option(help="Also fit the free variant to the bundled historical panel.")
+    ] = True,
+    draws: Annotated[int, typer.Option(min=1, help="Draws per chain of the fit.")] = 1000,
+    tune: Annotated[int, typer.Option(min=0, help="Warm-up draws per chain of the fit.")] = 1000,
+    chains: Annotated[int, typer.Option(min=1, help="Chains of the fit.")] = 4,
+    historical: Annotated[
+        str, typer.Option(help="Historical dyads to draw and fit: 'all' or ids, e.g. USA-RUS.")
+    ] = "all",
 ) -> None:
-    """Run the main job: the spiral simulated, and the bundled historical dyads drawn.
+    """Run the main job: the spiral simulated, the historical dyads drawn and fitted.
 
     Simulates two benign states under misplaced certainty and under
-    security-dilemma sensibility, writes both panels as netCDF, draws the
-    spiral figure, and draws the coded moves of the bundled historical panel
-    (PNG and PDF).
+    security-dilemma sensibility (netCDF + spiral figure), draws the coded
+    moves of the bundled historical panel, and fits the ``free`` variant to it
+    (posterior netCDF with provenance, its diagnostics, and the fitted belief
+    paths figure). Figures are written as PNG and PDF under ``OUT/figures``.
     """
     panels = {
         name: simulate_dyads(dyads, years, beliefs=name, seed=seed)
@@ -98,10 +108,20 @@ def demo(
     }
     for name, panel in panels.items():
         typer.echo(f"wrote {write_netcdf(panel, out / f'simulated_{name}.nc')}")
-    figures = {
-        "spiral": plot_spiral(panels),
-        "historical_moves": plot_dyad_moves(load_dyads()),
-    }
-    for name, fig in figures.items():
-        for path in save_figure(fig, out / "figures" / name):
+    names = None if historical == "all" else historical.split(",")
+    history = load_dyads(names)
+    figures = {"spiral": plot_spiral(panels), "historical_moves": plot_dyad_moves(history)}
+    if fit:
+        # Imported here: PyMC is only needed, and only paid for, when fitting.
+        from secdilemma.model import fit as fit_model
+        from secdilemma.model import save_fit
+        from secdilemma.model.io import fit_diagnostics
+        from secdilemma.plotting.beliefs import plot_belief_paths
+
+        posterior = fit_model(history, "free", draws=draws, tune=tune, chains=chains, seed=seed)
+        typer.echo(fit_diagnostics(posterior).summary())
+        typer.echo(f"wrote {save_fit(posterior, out / 'free_historical.nc')}")
+        figures["belief_paths"] = plot_belief_paths(posterior, states=history["state"])
+    for name, figure in figures.items():
+        for path in save_figure(figure, out / "figures" / name):
             typer.echo(f"wrote {path}")
