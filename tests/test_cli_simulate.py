@@ -1,5 +1,7 @@
 """``secdilemma simulate`` and ``secdilemma demo`` from the command line."""
 
+import json
+
 import pytest
 import xarray as xr
 from typer.testing import CliRunner
@@ -99,3 +101,16 @@ def test_demo_fits_the_bundled_panel(tmp_path):
     fit = xr.open_datatree(tmp_path / "free_historical.nc", engine="h5netcdf")
     assert fit["posterior"]["belief"].sizes["dyad"] == 2
     assert (tmp_path / "figures" / "belief_paths.png").stat().st_size > 1000
+
+    # The JSON manifest beside the posterior: provenance, flag, shared and per-state summaries
+    # that agree with the posterior itself.
+    manifest = json.loads((tmp_path / "free_historical.json").read_text())
+    assert manifest["diagnostics_ok"] is False  # 30 draws of one chain cannot pass
+    assert manifest["provenance"]["variant"]["name"] == "free"
+    assert manifest["provenance"]["seed"] == 20261127
+    assert {"beta", "gamma", "delta", "cutpoints[0]", "pi"} <= set(manifest["shared"])
+    beta_mean = float(fit["posterior"]["beta"].mean())
+    assert manifest["shared"]["beta"]["mean"] == pytest.approx(beta_mean, abs=1e-6)
+    assert sorted(manifest["states"]) == ["IND-PAK/0", "IND-PAK/1", "USA-RUS/0", "USA-RUS/1"]
+    p_usa = float(fit["posterior"]["p_malign"].sel(dyad="USA-RUS", side=0).mean())
+    assert manifest["states"]["USA-RUS/0"]["p_malign"] == pytest.approx(p_usa, abs=1e-6)

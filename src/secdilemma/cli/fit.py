@@ -71,6 +71,7 @@ def fit_command(
     """
     from secdilemma.model.fit import fit
     from secdilemma.model.io import fit_diagnostics, save_fit
+    from secdilemma.model.manifest import write_manifest
 
     try:
         spec = load_variant(variant)
@@ -111,6 +112,7 @@ def fit_command(
     diagnostics = fit_diagnostics(result)
     typer.echo(diagnostics.summary())
     typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {write_manifest(result, path.with_suffix('.json'))}")
     if not diagnostics.ok:
         typer.secho(
             "WARNING: diagnostics failed; the saved posterior is flagged (diagnostics_ok = 0)",

@@ -116,11 +116,13 @@ def demo(
         from secdilemma.model import fit as fit_model
         from secdilemma.model import save_fit
         from secdilemma.model.io import fit_diagnostics
+        from secdilemma.model.manifest import write_manifest
         from secdilemma.plotting.beliefs import plot_belief_paths
 
         posterior = fit_model(history, "free", draws=draws, tune=tune, chains=chains, seed=seed)
         typer.echo(fit_diagnostics(posterior).summary())
         typer.echo(f"wrote {save_fit(posterior, out / 'free_historical.nc')}")
+        typer.echo(f"wrote {write_manifest(posterior, out / 'free_historical.json')}")
         figures["belief_paths"] = plot_belief_paths(posterior, states=history["state"])
     for name, figure in figures.items():
         for path in save_figure(figure, out / "figures" / name):
