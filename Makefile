@@ -30,7 +30,7 @@ test-slow: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 bench: install
 	$(BIN)/python benchmarks/bench_fit.py
