@@ -14,7 +14,7 @@ from secdilemma.model.diagnostics import FitDiagnosticsWarning
 from secdilemma.model.variants import VariantError, available_variants, load_variant
 
 
-def _load_panel(panel: Path | None, dyads: str) -> xr.Dataset:
+def load_panel(panel: Path | None, dyads: str) -> xr.Dataset:
     """The panel to fit: ``--panel`` or the bundled historical one, restricted to ``--dyads``."""
     names = None if dyads.strip().lower() == "all" else [d.strip() for d in dyads.split(",")]
     if panel is None:
@@ -84,7 +84,7 @@ def fit_command(
             f"expected nutpie or pymc, got {sampler!r}", param_hint="--sampler"
         )
     try:
-        data = _load_panel(panel, dyads)
+        data = load_panel(panel, dyads)
     except (ValueError, KeyError) as err:
         raise typer.BadParameter(str(err), param_hint="--dyads/--panel") from None
     typer.echo(

@@ -9,7 +9,7 @@ import typer
 import xarray as xr
 
 from secdilemma.cli.app import app
-from secdilemma.data import load_dyads
+from secdilemma.cli.fit import load_panel
 from secdilemma.parameters import REGIMES, ActionParams
 from secdilemma.plotting import plot_dyad_moves, plot_spiral, save_figure
 from secdilemma.simulate import simulate_dyads
@@ -20,9 +20,13 @@ def parse_floats(text: str, name: str, n: int | None = None) -> tuple[float, ...
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
+        raise typer.BadParameter(
+            f"expected comma-separated numbers, got {text!r}", param_hint=f"--{name}"
+        ) from None
     if n is not None and len(values) != n:
-        raise typer.BadParameter(f"expected {n} comma-separated numbers, got {text!r}")
+        raise typer.BadParameter(
+            f"expected {n} comma-separated numbers, got {text!r}", param_hint=f"--{name}"
+        )
     return values
 
 
@@ -108,8 +112,7 @@ def demo(
     }
     for name, panel in panels.items():
         typer.echo(f"wrote {write_netcdf(panel, out / f'simulated_{name}.nc')}")
-    names = None if historical == "all" else historical.split(",")
-    history = load_dyads(names)
+    history = load_panel(None, historical)
     figures = {"spiral": plot_spiral(panels), "historical_moves": plot_dyad_moves(history)}
     if fit:
         # Imported here: PyMC is only needed, and only paid for, when fitting.

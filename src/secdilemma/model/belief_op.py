@@ -81,6 +81,8 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 from pytensor.tensor.variable import TensorVariable
 
+from secdilemma.recursion import as_moves
+
 __all__ = [
     "TAPE_FIELDS",
     "ActionLogLikelihood",
@@ -102,24 +104,15 @@ def _log_sigmoid(x: TensorVariable) -> TensorVariable:
 def _clean_moves(
     move: ArrayLike, observed: ArrayLike
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-    """Check moves and mask; put ``hold`` (1) where unobserved (never read).
+    """Check moves and mask with :func:`secdilemma.recursion.as_moves`; ``hold`` where unobserved.
 
     Raises
     ------
     ValueError
         On mismatched shapes or an observed move that is not an integer 0..3.
     """
-    m = np.asarray(move)
-    obs = np.asarray(observed, dtype=bool)
-    if m.ndim != 3 or m.shape[1] != 2 or obs.shape != m.shape:
-        raise ValueError(
-            f"move, observed: expected equal shapes (dyad, side=2, year), "
-            f"got {m.shape} and {obs.shape}"
-        )
-    m = np.where(obs, m, 1)
-    if np.any((m < 0) | (m > 3) | (m != np.round(m))):
-        raise ValueError("move: observed moves must be integers 0..3")
-    return m.astype(np.int64), obs
+    m, obs = as_moves(move, np.asarray(observed, dtype=bool))
+    return np.where(obs, m, 1).astype(np.int64), obs
 
 
 def _reader_layout(
