@@ -133,10 +133,10 @@ def test_model_has_design_names_coords_and_dims(free_model):
         "beta",
         "gamma",
         "delta",
-        "cutpoints",
         "pi",
         "sigma_alpha",
         "z_alpha",
+        "cutpoints_centred",
         "mu_l0",
         "sigma_l0",
         "z_l0",
@@ -148,6 +148,9 @@ def test_model_has_design_names_coords_and_dims(free_model):
         "z_s",
     ]
     assert [rv.name for rv in model.observed_RVs] == ["move"]
+    # DESIGN's cutpoints c are recorded from the sampled centred ones.
+    assert model["cutpoints"] in model.deterministics
+    assert model.named_vars_to_dims["cutpoints"] == ("cutpoint",)
     assert model.named_vars_to_dims["belief"] == ("dyad", "side", "year")
     for name in ("p_malign", "misplaced_certainty", "loglik_move", "w", "s", "z_w"):
         assert model.named_vars_to_dims[name] == ("dyad", "side")
@@ -173,6 +176,66 @@ def test_model_equals_numpy_reference_at_random_points(free_model, evaluate, rag
     point = _random_point(free_model, np.random.default_rng(seed))
     sigma_w = np.exp(point["sigma_w_log__"])
     np.testing.assert_allclose(out["w"], expit(point["mu_w"] + sigma_w * point["z_w"]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_centred_cutpoints_leave_the_log_density_unchanged(ragged_panel, seed):
+    # c = c_tilde + mean(alpha) + beta * b_ref + gamma * x_ref is a shear with
+    # unit Jacobian and the potential restores the prior of c, so the joint
+    # log-density (priors, Jacobians of the transforms, likelihood) at a point
+    # of the centred model equals the uncentred model's at the same c.
+    from pymc.distributions.transforms import ordered
+
+    centred = build_model(ragged_panel, "free", belief_method="scan")
+    plain = build_model(ragged_panel, "free", belief_method="scan", centred_cutpoints=False)
+    point = _random_point(centred, np.random.default_rng(seed))
+    (c_graph,) = centred.replace_rvs_by_values([centred["cutpoints"]])
+    c = centred.compile_fn(
+        c_graph, inputs=centred.value_vars, point_fn=True, on_unused_input="ignore",
+        mode="FAST_COMPILE",
+    )(point)  # fmt: skip
+    same = {k: v for k, v in point.items() if k != "cutpoints_centred_ordered__"}
+    same["cutpoints_ordered__"] = ordered.forward(pt.as_tensor_variable(c)).eval()
+    # The shift is not zero (so the test can fail) ...
+    y = point["cutpoints_centred_ordered__"]
+    c_tilde = np.cumsum(np.r_[y[0], np.exp(y[1:])])
+    assert np.abs(c - c_tilde).min() > 1e-3
+    # ... and the densities agree.
+    for jacobian in (True, False):
+        got = centred.compile_logp(jacobian=jacobian, mode="FAST_COMPILE")(point)
+        want = plain.compile_logp(jacobian=jacobian, mode="FAST_COMPILE")(same)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_centred_cutpoints_location_constants(ragged_panel):
+    data = model_data(ragged_panel)
+    x = np.where(data.observed, data.move - 1.0, 0.0)
+    # x_ref by hand: the other's move one period earlier, over modelled cells.
+    lags = [
+        x[d, 1 - i, t - 1]
+        for d in range(N_DYADS)
+        for i in (0, 1)
+        for t in range(1, data.n_years)
+        if data.modelled[d, i, t]
+    ]
+    assert data.lag_reference == pytest.approx(np.mean(lags), abs=1e-14)
+    # Fixed cutpoints are DESIGN's c, with no centring.
+    variant = {
+        **{k: v for k, v in _free_spec().items() if k != "priors"},
+        "priors": {k: v for k, v in _free_spec()["priors"].items() if k != "cutpoints"},
+        "fixed": {"cutpoints": [-1.0, 0.5, 2.0]},
+    }
+    model = build_model(ragged_panel, variant, belief_method="scan")
+    assert "cutpoints_centred" not in model.named_vars
+    np.testing.assert_array_equal(model["cutpoints"].eval(), [-1.0, 0.5, 2.0])
+
+
+def _free_spec():
+    import tomllib
+    from importlib.resources import files
+
+    text = files("secdilemma.model").joinpath("variants/free.toml").read_text()
+    return tomllib.loads(text)
 
 
 def test_masking_and_first_period(ragged_panel):

@@ -254,3 +254,26 @@ def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means
     assert record["separated"] is separated
     for seed in range(5):  # every start is a draw of the best chain (all equal `best`)
         np.testing.assert_array_equal(compiled.initial_point_func(seed), [best] * 3)
+
+
+def test_chains_in_separated_modes_are_a_diagnostic_failure(rng):
+    from secdilemma.model.fit import _multimodality, chain_log_densities
+
+    # 4 chains x 500 iid draws, sd 8: a chain mean's standard error is 0.36.
+    def logp(means):
+        values = np.asarray(means)[:, None] + rng.normal(0, 8, size=(len(means), 500))
+        return xr.DataArray(values, dims=("chain", "draw"))
+
+    one_mode = chain_log_densities(logp([-100.0, -100.2, -99.9, -100.1]))
+    assert one_mode["separated"] is False
+    assert one_mode["standard_error"] == pytest.approx(8 / np.sqrt(500), rel=0.2)
+    two_modes = chain_log_densities(logp([-100.0, -118.0, -100.1, -117.5]))
+    assert two_modes["separated"] is True
+    assert _multimodality(None, one_mode) == []
+    assert _multimodality({**one_mode, "chosen_chain": 2}, one_mode) == []
+    pilot = {**two_modes, "chosen_chain": 0}
+    (failure,) = _multimodality(pilot, one_mode)
+    assert failure.startswith("multimodal posterior: pilot chains") and "mode only" in failure
+    (failure,) = _multimodality(None, two_modes)
+    assert "do not represent the posterior" in failure
+    assert len(_multimodality(pilot, two_modes)) == 2

@@ -27,6 +27,28 @@ state instead (then no ``z`` is sampled). Priors come from the variant
 The first observed period of a dyad is not modelled (no lag); missing moves
 contribute nothing, and a missing lag reads as ``hold`` (``x = 0``).
 
+**Centred cutpoints** (a reparametrisation; model and priors are DESIGN's and
+the variant's). The sampler draws ``c_tilde`` (``cutpoints_centred``), with::
+
+    c = c_tilde + mean_i(alpha[i]) + beta * b_ref + gamma * x_ref
+
+recorded as the deterministic ``cutpoints``; ``b_ref`` =
+:data:`BELIEF_REFERENCE` (0.5) and ``x_ref`` = :attr:`ModelData.lag_reference`
+(the mean lagged move of the other over the modelled cells) are constants.
+The shift is the same for the three cutpoints, so ``c`` is ordered exactly
+when ``c_tilde`` is, and the map ``(c_tilde, alpha, beta, gamma) -> (c, alpha,
+beta, gamma)`` is a shear with unit Jacobian (the ordered transform's
+log-Jacobian depends on the cutpoint gaps only, which the shift keeps). The
+variant's ``cutpoints`` prior stays the prior of DESIGN's ``c``: a potential
+``cutpoints_prior`` adds ``log p(c) - log p(c_tilde)`` to the Normal prior
+that ``c_tilde`` is declared with. The log-density is therefore the
+uncentred model's, point for point (``tests/test_model_builder.py``), and
+only the geometry changes: uncentred, the common level of ``c`` trades off
+against the mean of the intercepts (posterior correlation 0.67 on the
+historical panel), ``beta * mean(b)`` and ``gamma * mean(x)``, a ridge that a
+diagonal mass matrix follows badly. ``build_model(..., centred_cutpoints=False)``
+gives the uncentred form. A variant that fixes ``cutpoints`` fixes ``c``.
+
 The per-intent sums ``ll[i](tau)`` are computed in the graph from the constant
 moves: by the compiled :func:`~secdilemma.model.belief_op.action_log_likelihoods`
 Op (``belief_method="op"``) or by the PyTensor expression
@@ -74,6 +96,13 @@ from secdilemma.panel import left_align, validate_panel
 NOT_MODELLED = -1
 """Value of ``move`` in the model where a move does not enter the likelihood."""
 
+CENTRED_CUTPOINTS = "cutpoints_centred"
+"""Name of the sampled cutpoints ``c_tilde`` (``cutpoints`` is DESIGN's ``c``)."""
+
+BELIEF_REFERENCE = 0.5
+"""``b_ref`` of the centred cutpoints: the middle of the belief scale (beliefs
+depend on the parameters, so no data-derived reference exists)."""
+
 
 @dataclass(frozen=True)
 class ModelData:
@@ -101,6 +130,13 @@ class ModelData:
     modelled: NDArray[np.bool_]
     first_year: NDArray[np.int64]
     last_period: NDArray[np.int64]
+
+    @property
+    def lag_reference(self) -> float:
+        """``x_ref``: mean of the other's lagged move ``x[j, t-1]`` over modelled cells."""
+        x = np.where(self.observed, self.move - 1.0, 0.0)  # a masked lag reads as hold
+        lag = x[:, ::-1, :-1]
+        return float(lag[self.modelled[:, :, 1:]].mean()) if self.modelled.any() else 0.0
 
     @property
     def n_years(self) -> int:
@@ -260,6 +296,26 @@ def _shared(name: str, variant: Variant, dims: str | None = None) -> TensorVaria
     return getattr(pm, prior.dist)(name, **args, dims=dims)
 
 
+def _centred_cutpoints(variant: Variant, location: TensorVariable, dims: str) -> TensorVariable:
+    """DESIGN's cutpoints ``c = c_tilde + location``, ``c_tilde`` sampled (module docstring).
+
+    ``c_tilde`` is declared with the variant's cutpoints prior, ordered; the
+    potential ``cutpoints_prior`` replaces that prior density at ``c_tilde`` by
+    the same density at ``c``, so the variant's prior is the prior of ``c``.
+    """
+    prior = variant.priors["cutpoints"]
+    args = {k: np.asarray(v, dtype="float64") for k, v in prior.args.items()}
+    family = getattr(pm, prior.dist)
+    centred = family(CENTRED_CUTPOINTS, **args, transform=ordered, dims=dims)
+    cutpoints = pm.Deterministic("cutpoints", centred + location, dims=dims)
+    prior_of = family.dist(**args, shape=3)
+    pm.Potential(
+        "cutpoints_prior",
+        pm.logp(prior_of, cutpoints).sum() - pm.logp(prior_of, centred).sum(),
+    )
+    return cutpoints
+
+
 def _per_state(name: str, variant: Variant, link: str, n_dyads: int) -> TensorVariable:
     """A per-state parameter ``link(mu + sigma * z)`` (non-centred), or a constant."""
     if name in variant.fixed:
@@ -277,6 +333,7 @@ def build_model(
     variant: str | Path | Variant | dict[str, Any] = "free",
     *,
     belief_method: Method = "op",
+    centred_cutpoints: bool = True,
 ) -> pm.Model:
     """The hierarchical model of DESIGN §3-4 for a panel, as a :class:`pymc.Model`.
 
@@ -294,15 +351,21 @@ def build_model(
     belief_method
         How the belief recursion is compiled: ``"op"`` (compiled Op with an
         analytic gradient) or ``"scan"`` (:func:`pytensor.scan`).
+    centred_cutpoints
+        Sample the centred cutpoints ``c_tilde`` (default) or DESIGN's ``c``
+        directly; the log-density is the same (module docstring).
 
     Returns
     -------
     pymc.Model
         With coords ``dyad, side, year, cutpoint``; free variables named as in
-        DESIGN §4 (``beta, gamma, delta, cutpoints, pi, sigma_alpha, z_alpha``
-        and the ``mu_, sigma_, z_`` of every modelled per-state parameter);
-        the observed ``move``; deterministics ``alpha, l0, w, s, belief,
-        p_malign, misplaced_certainty, loglik_move``.
+        DESIGN §4 (``beta, gamma, delta, cutpoints_centred, pi, sigma_alpha,
+        z_alpha`` and the ``mu_, sigma_, z_`` of every modelled per-state
+        parameter); the observed ``move``; deterministics ``cutpoints``
+        (DESIGN's ``c``), ``alpha, l0, w, s, belief, p_malign,
+        misplaced_certainty, loglik_move``. With ``centred_cutpoints=False``
+        (or fixed cutpoints) ``cutpoints`` is itself the free variable (or a
+        recorded constant) and there is no ``cutpoints_centred``.
 
     Raises
     ------
@@ -320,13 +383,23 @@ def build_model(
         beta = _shared("beta", variant)
         gamma = _shared("gamma", variant)
         delta = _shared("delta", variant)
-        cutpoints = _shared("cutpoints", variant, dims="cutpoint")
+        centre = centred_cutpoints and "cutpoints" not in variant.fixed
+        if "cutpoints" in variant.fixed:
+            cutpoints = pm.Deterministic(
+                "cutpoints", _shared("cutpoints", variant), dims="cutpoint"
+            )
+        elif not centre:
+            cutpoints = _shared("cutpoints", variant, dims="cutpoint")
         pi = _shared("pi", variant)
 
         # Per-state hierarchy, non-centred.
         sigma_alpha = _shared("sigma_alpha", variant)
         z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims=state_dims)
         alpha = pm.Deterministic("alpha", sigma_alpha * z_alpha, dims=state_dims)
+        if centre:
+            # c = c_tilde + mean(alpha) + beta * b_ref + gamma * x_ref (module docstring).
+            location = pt.mean(alpha) + beta * BELIEF_REFERENCE + gamma * data.lag_reference
+            cutpoints = _centred_cutpoints(variant, location, dims="cutpoint")
         l0 = pm.Deterministic("l0", _per_state("l0", variant, "identity", n_dyads), dims=state_dims)
         w = pm.Deterministic("w", _per_state("w", variant, "logit", n_dyads), dims=state_dims)
         s = pm.Deterministic("s", _per_state("s", variant, "logit", n_dyads), dims=state_dims)

@@ -20,15 +20,36 @@ diagnostics of :mod:`secdilemma.model.diagnostics` are computed; a failure
 issues a :class:`~secdilemma.model.diagnostics.FitDiagnosticsWarning` naming
 the parameters concerned and sets the ``diagnostics_ok`` attr to 0.
 
-Initialisation. On the historical panel the ``free`` variant has (at least)
-two separated modes: one where beliefs harden towards malice (``w`` ~ 0.1) and
-one where they settle into trust (``w`` ~ 0.65, ``s`` ~ 0.8), the latter about
-20 nats higher in mean log-density. Chains started with the usual U(-1, 1)
-jitter land in either (3 of 4 in the worse one with seed 1), and R-hat fails.
-By default (``init="pilot"``) a short pilot run from jittered starts finds the
-modes, and every chain starts at a draw of the best pilot chain; the pilot's
-chain log-densities are stored with the fit and a
-:class:`MultimodalPosteriorWarning` says when they were separated.
+Multimodality and initialisation. NUTS chains do not move between separated
+modes, and a posterior with two modes of comparable mass cannot be
+represented by chains that each stay in one. On the historical panel the
+``free`` variant has (at least) two: beliefs *harden* towards malice
+(``mu_w`` ~ -2, ``w`` ~ 0.1, ``sigma_w`` ~ 1) or *settle* into trust
+(``mu_w`` ~ 0.5, ``w`` ~ 0.6, ``mu_s`` ~ 1.5). The settling mode has the
+higher log-density (by ~18 nats in the mean, ~14 in the log-likelihood), but
+not the larger mass: sequential Monte Carlo with tempering (2000 particles,
+three seeds; ``benchmarks/README.md``) put 18-82 % of the mass in the
+hardening mode, and 1-2 % in a third (``delta`` ~ 1.2, ``w`` ~ 0.9). Which mode
+the data favour is the package's scientific question, so the fit never
+settles it silently:
+
+- ``init="pilot"`` (default): a short pilot run from jittered starts; every
+  chain of the main run starts at a draw of the pilot chain with the highest
+  mean log-density. If the pilot chains' mean log-densities are separated
+  (:func:`chain_log_densities`, :data:`MODE_SEPARATION`), the fit describes
+  that mode only: a :class:`MultimodalPosteriorWarning` and a diagnostic
+  failure (``diagnostics_ok = 0``) say so.
+- ``init="jitter"``: every chain from its own jittered start.
+
+Either way, chains of the main run with separated mean log-densities are
+also a diagnostic failure. The pilot record (chain mean log-densities) and
+the main run's are stored in the ``sampler`` attr. On the historical panel
+(``free``, seeds 1-5) the pilot chains were separated, and the fit flagged,
+every time; the main run sampled the settling mode for seeds 1, 2 and 4 and the
+hardening one for seeds 3 and 5, where no pilot chain reached settling (the
+hardening mode has sub-modes of its own). A pilot whose chains all land in one
+mode, with nothing separating them, would go unnoticed, as with any
+multi-chain check.
 
 The same ``seed`` (and settings, sampler and library versions) gives the same
 draws, bit for bit.
@@ -57,6 +78,11 @@ from secdilemma.model.variants import Variant, load_variant
 
 Sampler = Literal["nutpie", "pymc"]
 Init = Literal["jitter", "pilot"]
+Adaptation = Literal["diag", "draw_diag", "low_rank"]
+
+PILOT_ADAPTATION: Adaptation = "diag"
+"""Mass-matrix adaptation of the pilot run (its 300 warm-up draws are too few
+for a low-rank estimate)."""
 
 PILOT_DEFAULTS = {"chains": 4, "tune": 300, "draws": 100}
 """Settings of the pilot run of ``init="pilot"``."""
@@ -65,19 +91,51 @@ LOGLIK_DETERMINISTIC = "loglik_move"
 """Deterministic holding the per-state log-likelihood, moved to ``log_likelihood``."""
 
 
-PILOT_SEPARATION = 6.0
-"""Pilot chains count as separated when the spread (max - min) of their mean
-log-densities exceeds this many standard errors of a chain mean (pooled
-``sd / sqrt(ESS)``). Four chains in one mode exceed 6 standard errors with
-probability below 0.1 %; the two historical modes of ``free`` are ~12 apart."""
+MODE_SEPARATION = 6.0
+"""Chains (of the pilot or of the main run) count as separated when the spread
+(max - min) of their mean log-densities exceeds this many standard errors of a
+chain mean (pooled ``sd / sqrt(ESS)``). Four chains in one mode exceed 6
+standard errors with probability below 0.1 %; the two historical modes of
+``free`` are ~18 nats, some 10-20 standard errors of a pilot chain, apart."""
 
 
 class MultimodalPosteriorWarning(UserWarning):
-    """Pilot chains settled in separated modes; the fit explores the best one only."""
+    """Chains (pilot or main run) settled in separated modes.
+
+    The draws do not represent the posterior; also recorded as a diagnostic failure.
+    """
 
 
 class SamplerFallbackWarning(UserWarning):
     """nutpie was requested but could not be used; PyMC's NUTS sampled instead."""
+
+
+def chain_log_densities(logp: xr.DataArray) -> dict[str, Any]:
+    """Mean log-density per chain, its standard error, and whether chains are separated.
+
+    Parameters
+    ----------
+    logp
+        Log-density per draw, dims ``(chain, draw)``.
+
+    Returns
+    -------
+    dict
+        ``chain_mean_logp`` (per chain), ``standard_error`` (pooled
+        ``sd / sqrt(ESS)`` of a chain mean, ESS by :func:`arviz_stats.ess`)
+        and ``separated``: the spread of the chain means exceeds
+        :data:`MODE_SEPARATION` standard errors, i.e. the chains sampled
+        regions of different typical log-density (different modes).
+    """
+    mean_logp = logp.mean("draw").values
+    ess = [float(azs.ess(logp.isel(chain=[c]).values, method="mean")) for c in logp["chain"]]
+    variance = logp.var("draw", ddof=1).values
+    standard_error = float(np.sqrt(np.mean(variance / np.maximum(ess, 1.0))))
+    return {
+        "chain_mean_logp": [round(float(v), 3) for v in mean_logp],
+        "standard_error": round(standard_error, 3),
+        "separated": bool(np.ptp(mean_logp) > MODE_SEPARATION * standard_error),
+    }
 
 
 def _pilot_start(
@@ -93,11 +151,12 @@ def _pilot_start(
 ) -> tuple[Any, dict[str, Any]]:
     """Short pilot run; start the real chains at draws of the best pilot chain.
 
-    Each pilot chain runs from its own jittered start; the chain with the
-    highest mean log-density is taken as the main basin, and every chain of
-    the real run starts at a random draw (per chain seed) of that pilot chain
-    in the unconstrained space. Returns the re-initialised compiled model and
-    a record of the pilot (chain mean log-densities, chosen chain).
+    Each pilot chain runs from its own jittered start (nutpie's default
+    initial points); the chain with the highest mean log-density is taken as
+    the basin to sample, and every chain of the real run starts at a random
+    draw (per chain seed) of that pilot chain in the unconstrained space.
+    Returns the re-initialised compiled model and a record of the pilot (chain
+    mean log-densities, chosen chain, whether they were separated).
     """
     import nutpie
 
@@ -112,14 +171,11 @@ def _pilot_start(
         progress_bar=progress_bar,
         target_accept=target_accept,
         store_unconstrained=True,
+        adaptation=PILOT_ADAPTATION,
         **sampler_kwargs,
     )
-    logp = trace["sample_stats"]["logp"]
-    mean_logp = logp.mean("draw").values
-    best = int(np.argmax(mean_logp))
-    ess = [float(azs.ess(logp.isel(chain=[c]).values, method="mean")) for c in logp["chain"]]
-    variance = logp.var("draw", ddof=1).values
-    standard_error = float(np.sqrt(np.mean(variance / np.maximum(ess, 1.0))))
+    chains_logp = chain_log_densities(trace["sample_stats"]["logp"])
+    best = int(np.argmax(chains_logp["chain_mean_logp"]))
     start_draws = np.asarray(trace["sample_stats"]["unconstrained_draw"].values[best])
 
     def initial_point(chain_seed: Any = None) -> np.ndarray:
@@ -128,12 +184,39 @@ def _pilot_start(
 
     record = {
         **pilot,
-        "chain_mean_logp": [round(float(v), 3) for v in mean_logp],
+        **chains_logp,
         "chosen_chain": best,
-        "standard_error": round(standard_error, 3),
-        "separated": bool(np.ptp(mean_logp) > PILOT_SEPARATION * standard_error),
     }
     return dataclasses.replace(compiled, initial_point_func=initial_point), record
+
+
+def _multimodality(
+    pilot_record: dict[str, Any] | None, main_record: dict[str, Any] | None
+) -> list[str]:
+    """Diagnostic failures for chains in separated modes (pilot or main run).
+
+    NUTS chains do not move between separated modes, so neither a fit started
+    in one mode nor a fit whose chains sit in different modes represents the
+    posterior: each is reported as a failure (module docstring).
+    """
+    failures = []
+    if pilot_record is not None and pilot_record["separated"]:
+        failures.append(
+            "multimodal posterior: pilot chains settled in separated modes (mean "
+            f"log-densities {pilot_record['chain_mean_logp']}, standard error "
+            f"{pilot_record['standard_error']}); every chain started in the one of "
+            f"highest log-density found (pilot chain {pilot_record['chosen_chain']}), so "
+            "the draws describe that mode only, and its share of the posterior mass is "
+            "unknown"
+        )
+    if main_record is not None and main_record["separated"]:
+        failures.append(
+            "multimodal posterior: the chains' mean log-densities "
+            f"{main_record['chain_mean_logp']} are separated (standard error "
+            f"{main_record['standard_error']}): chains sampled different modes and did "
+            "not mix between them, so the draws do not represent the posterior"
+        )
+    return failures
 
 
 def _sample_nutpie(
@@ -147,6 +230,7 @@ def _sample_nutpie(
     target_accept: float,
     progress_bar: bool,
     pilot: dict[str, int] | None = None,
+    adaptation: Adaptation = "low_rank",
     **sampler_kwargs: Any,
 ) -> tuple[xr.DataTree, float, float, dict[str, Any] | None]:
     """Compile with nutpie's numba backend and sample.
@@ -165,7 +249,13 @@ def _sample_nutpie(
         compiled, record = _pilot_start(compiled, chains=chains, pilot=pilot, **common)
     common["cores"] = cores or chains
     trace = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, save_warmup=False, **common
+        compiled,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        save_warmup=False,
+        adaptation=adaptation,
+        **common,
     )
     return trace, compiled_at - start, time.perf_counter() - compiled_at, record
 
@@ -241,6 +331,7 @@ def fit(
     sampler_kwargs: dict[str, Any] | None = None,
     init: Init = "pilot",
     pilot: dict[str, int] | None = None,
+    adaptation: Adaptation = "low_rank",
 ) -> xr.DataTree:
     """Fit a model variant to a panel and check the sampler's diagnostics.
 
@@ -287,6 +378,13 @@ def fit(
         different modes then fail R-hat).
     pilot
         ``{"chains", "tune", "draws"}`` of the pilot run.
+    adaptation
+        nutpie's mass-matrix adaptation for the main run (the pilot always
+        uses ``"diag"``, :data:`PILOT_ADAPTATION`): ``"low_rank"`` (default)
+        adds to the diagonal the leading eigenvectors of the posterior
+        covariance, which follow the linear ridges a diagonal cannot (on the
+        historical panel ``log delta`` against ``mu_w``, correlation -0.83);
+        ``"diag"`` is nutpie's own default. Ignored by PyMC's sampler.
 
     Returns
     -------
@@ -300,7 +398,10 @@ def fit(
     SamplerFallbackWarning
         If nutpie was requested but PyMC's sampler was used.
     MultimodalPosteriorWarning
-        If ``init="pilot"`` and the pilot chains settled in separated modes.
+        If ``init="pilot"`` and the pilot chains settled in separated modes,
+        or if the chains of the main run have separated mean log-densities
+        (:func:`chain_log_densities`; stored as ``chains_logp`` in the
+        ``sampler`` attr).
     """
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if int(value) != value or value < (1 if name != "tune" else 0):
@@ -309,6 +410,12 @@ def fit(
         raise ValueError(f"sampler: expected 'nutpie' or 'pymc', got {sampler!r}")
     if init not in ("jitter", "pilot"):
         raise ValueError(f"init: expected 'jitter' or 'pilot', got {init!r}")
+    if adaptation not in ("diag", "draw_diag", "low_rank"):
+        raise ValueError(
+            f"adaptation: expected 'diag', 'draw_diag' or 'low_rank', got {adaptation!r}"
+        )
+    if "adaptation" in (sampler_kwargs or {}):
+        raise ValueError("sampler_kwargs: pass the mass-matrix adaptation as `adaptation`")
     pilot_settings = {**PILOT_DEFAULTS, **(pilot or {})} if init == "pilot" else None
     variant = load_variant(variant)
     started = time.perf_counter()
@@ -324,6 +431,7 @@ def fit(
         "progress_bar": bool(progress_bar),
         "sampler_kwargs": dict(sampler_kwargs or {}),
         "init": init,
+        "adaptation": adaptation,
     }
     kwargs = {k: settings[k] for k in ("draws", "tune", "chains", "cores", "seed")}
     kwargs |= {"target_accept": target_accept, "progress_bar": progress_bar}
@@ -333,7 +441,7 @@ def fit(
     if sampler == "nutpie":
         try:
             trace, compile_s, sample_s, pilot_record = _sample_nutpie(
-                model, **kwargs, pilot=pilot_settings
+                model, **kwargs, pilot=pilot_settings, adaptation=adaptation
             )
         except (ImportError, NotImplementedError) as err:
             warnings.warn(
@@ -344,11 +452,21 @@ def fit(
             used = "pymc"
     if used == "pymc":
         settings["init"] = "jitter"  # the pilot start is implemented for nutpie only
+        settings["adaptation"] = "pymc"  # PyMC's own (diagonal) adaptation
         trace, compile_s, sample_s, _ = _sample_pymc(model, **kwargs)
 
     result = _assemble(trace, model, panel)
+    stats = result["sample_stats"]
+    logp_name = "logp" if "logp" in stats else "lp"  # nutpie / PyMC
+    main_record = chain_log_densities(stats[logp_name]) if chains > 1 else None
     free = [rv.name for rv in model.free_RVs]
-    diagnostics = check_fit(result, var_names=free, thresholds=thresholds)
+    # DESIGN's cutpoints are a deterministic of the sampled centred ones
+    # (builder docstring): check them too.
+    checked = free + [d.name for d in model.deterministics if d.name == "cutpoints"]
+    diagnostics = check_fit(result, var_names=checked, thresholds=thresholds)
+    modes = _multimodality(pilot_record, main_record)
+    if modes:
+        diagnostics = dataclasses.replace(diagnostics, failures=[*diagnostics.failures, *modes])
     result.attrs = {
         "title": f"secdilemma fit of variant {variant.name!r}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -364,6 +482,7 @@ def fit(
                 "sampling_seconds": round(sample_s, 3),
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "pilot": pilot_record,
+                "chains_logp": main_record,
             },
             sort_keys=True,
         ),
@@ -372,14 +491,9 @@ def fit(
         "diagnostics_ok": int(diagnostics.ok),
         "free_variables": json.dumps(free),
     }
-    if pilot_record is not None and pilot_record["separated"]:
+    for message in modes:
         warnings.warn(
-            f"fit of variant {variant.name!r}: pilot chains settled in separated modes "
-            f"(mean log-densities {pilot_record['chain_mean_logp']}); all chains started "
-            f"in the best (chain {pilot_record['chosen_chain']}), so the posterior "
-            "describes that mode only",
-            MultimodalPosteriorWarning,
-            stacklevel=2,
+            f"fit of variant {variant.name!r}: {message}", MultimodalPosteriorWarning, stacklevel=2
         )
     warn_if_failed(diagnostics, label=f"fit of variant {variant.name!r}", stacklevel=2)
     return result
