@@ -214,8 +214,12 @@ def _fake_pilot_trace(rng, chain_means, n_draws=100, n_dim=3):
     chains = len(chain_means)
     logp = np.asarray(chain_means)[:, None] + rng.normal(0, 8, size=(chains, n_draws))
     draws = np.broadcast_to(np.arange(chains)[:, None, None], (chains, n_draws, n_dim))
+    mu_w = np.broadcast_to(np.arange(chains, dtype=float)[:, None], (chains, n_draws))
     return from_dict(
-        {"sample_stats": {"logp": logp, "unconstrained_draw": draws.astype(float)}},
+        {
+            "posterior": {"mu_w": mu_w},
+            "sample_stats": {"logp": logp, "unconstrained_draw": draws.astype(float)},
+        },
         dims={"unconstrained_draw": ["unconstrained_parameter"]},
     )
 
@@ -252,6 +256,8 @@ def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means
     if separated:
         assert best in (1, 3)  # a chain of the better mode
     assert record["separated"] is separated
+    # What separates the modes is on record: per-chain means of scalar parameters.
+    assert record["chain_means"] == {"mu_w": [0.0, 1.0, 2.0, 3.0]}
     for seed in range(5):  # every start is a draw of the best chain (all equal `best`)
         np.testing.assert_array_equal(compiled.initial_point_func(seed), [best] * 3)
 
