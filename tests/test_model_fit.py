@@ -85,6 +85,18 @@ def test_provenance_attrs(small_fit, sim_panel):
     pilot = info["sampler"]["pilot"]
     assert len(pilot["chain_mean_logp"]) == pilot["chains"] == 4
     assert pilot["chain_mean_logp"][pilot["chosen_chain"]] == max(pilot["chain_mean_logp"])
+    assert len(pilot["chain_means"]["beta"]) == 4
+    # The main run's chains are on record too, and agree with the posterior.
+    main = info["sampler"]["chains_logp"]
+    np.testing.assert_allclose(
+        main["chain_means"]["beta"], small_fit["posterior"]["beta"].mean("draw"), atol=1e-3
+    )
+    assert info["sampler"]["adaptation"] == "low_rank"
+    # A separated pilot or main run is a diagnostic failure, never only a warning.
+    failures = fit_diagnostics(small_fit).failures
+    assert any(f.startswith("multimodal") for f in failures) == (
+        pilot["separated"] or main["separated"]
+    )
     assert "beta" in info["free_variables"] and "belief" not in info["free_variables"]
 
 
