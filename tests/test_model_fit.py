@@ -215,6 +215,8 @@ def test_cli_fit_plumbing(small_fit, sim_panel, tmp_path, monkeypatch):
             "2",
             "--seed",
             "17",
+            "--adaptation",
+            "diag",
             "--out",
             str(out),
         ],
@@ -225,7 +227,10 @@ def test_cli_fit_plumbing(small_fit, sim_panel, tmp_path, monkeypatch):
     assert calls["panel"]["dyad"].values.tolist() == ["sim0001", "sim0003"]
     assert calls["variant"].name == "free"
     assert {k: calls[k] for k in ("draws", "tune", "chains", "seed")} == SETTINGS
+    assert calls["adaptation"] == "diag" and calls["init"] == "pilot"
     assert "divergences:" in result.output
+    bad = runner.invoke(app, ["fit", "--adaptation", "full", "--out", str(out)])
+    assert bad.exit_code == 2 and "draw_diag" in bad.output
 
     bad = runner.invoke(app, ["fit", "--variant", "optimistic", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown variant" in bad.output

@@ -60,9 +60,14 @@ def fit_command(
     init: Annotated[
         str,
         typer.Option(
-            help="pilot (start all chains in the best mode of a short pilot run) or jitter."
+            help="pilot (start every chain in the mode of highest log-density found by a "
+            "short pilot run; flagged as failed if the pilot found several) or jitter."
         ),
     ] = "pilot",
+    adaptation: Annotated[
+        str,
+        typer.Option(help="nutpie mass-matrix adaptation: low_rank (default), diag or draw_diag."),
+    ] = "low_rank",
     progress: Annotated[bool, typer.Option(help="Show sampling progress.")] = True,
 ) -> None:
     """Fit a model variant (DESIGN §4), check its diagnostics and save the posterior.
@@ -79,6 +84,10 @@ def fit_command(
         raise typer.BadParameter(str(err), param_hint="--variant") from None
     if init not in ("pilot", "jitter"):
         raise typer.BadParameter(f"expected pilot or jitter, got {init!r}", param_hint="--init")
+    if adaptation not in ("low_rank", "diag", "draw_diag"):
+        raise typer.BadParameter(
+            f"expected low_rank, diag or draw_diag, got {adaptation!r}", param_hint="--adaptation"
+        )
     if sampler not in ("nutpie", "pymc"):
         raise typer.BadParameter(
             f"expected nutpie or pymc, got {sampler!r}", param_hint="--sampler"
@@ -104,6 +113,7 @@ def fit_command(
             target_accept=target_accept,
             progress_bar=progress,
             init=init,  # type: ignore[arg-type]
+            adaptation=adaptation,  # type: ignore[arg-type]
         )
     for w in caught:
         if not issubclass(w.category, FitDiagnosticsWarning):
