@@ -11,7 +11,7 @@ and ``"scan"`` side by side in the same process, this times
 (c) a full nutpie fit (default 4 chains x (1000 tune + 1000 draws)) of the
     model as built, chains from nutpie's default jittered starts ("raw"),
 (d) optionally (``--fit-modes raw,pipeline``) the package's own
-    :func:`secdilemma.model.fit.fit` with the same settings: build, compile,
+    :func:`secdilemma.model.sampling.fit` with the same settings: build, compile,
     pilot run (which puts every chain in the best mode of the multimodal
     ``free`` posterior), sampling and diagnostics ("pipeline"),
 
@@ -158,8 +158,8 @@ def summarise(trace: xr.DataTree, sample_s: float, wall_s: float) -> dict[str, A
 
 
 def pipeline_fit(panel: xr.Dataset, method: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Time :func:`secdilemma.model.fit.fit` end to end (build, compile, pilot, sample)."""
-    from secdilemma.model.fit import fit as package_fit
+    """Time :func:`secdilemma.model.sampling.fit` end to end (build, compile, pilot, sample)."""
+    from secdilemma.model.sampling import fit as package_fit
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():

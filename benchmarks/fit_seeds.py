@@ -1,6 +1,6 @@
 """Fit a variant to the bundled historical panel once per seed; report what issue 4 asks.
 
-For each seed, :func:`secdilemma.model.fit.fit` with its defaults (4 x (1000 + 1000)
+For each seed, :func:`secdilemma.model.sampling.fit` with its defaults (4 x (1000 + 1000)
 unless changed) and, per fit: wall time, divergences, the smallest bulk and tail
 ESS and the largest R-hat over the shared parameters (every posterior variable
 without a ``dyad`` dimension, ``z_*`` excluded; DESIGN's ``cutpoints`` included),
@@ -25,7 +25,7 @@ from typing import Any
 import arviz_stats as azs
 
 from secdilemma.data.load import load_dyads
-from secdilemma.model.fit import fit
+from secdilemma.model.sampling import fit
 
 HARDENING_MU_W = -0.8
 """``mu_w`` below which a fit is counted as sampling the hardening mode."""

@@ -239,7 +239,7 @@ def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means
 
     import nutpie
 
-    from secdilemma.model.fit import _pilot_start
+    from secdilemma.model.sampling import _pilot_start
 
     monkeypatch.setattr(nutpie, "sample", lambda *a, **k: _fake_pilot_trace(rng, chain_means))
 
@@ -263,7 +263,7 @@ def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means
 
 
 def test_chains_in_separated_modes_are_a_diagnostic_failure(rng):
-    from secdilemma.model.fit import _multimodality, chain_log_densities
+    from secdilemma.model.sampling import _multimodality, chain_log_densities
 
     # 4 chains x 500 iid draws, sd 8: a chain mean's standard error is 0.36.
     def logp(means):

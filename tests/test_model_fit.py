@@ -6,7 +6,6 @@ reproducibility test, which refits the identical model (a warm compile cache
 makes that cheaper than the first).
 """
 
-import importlib
 import warnings
 
 import arviz_stats as azs
@@ -17,8 +16,8 @@ from typer.testing import CliRunner
 
 from secdilemma import simulate_dyads
 from secdilemma.model.diagnostics import FitDiagnosticsWarning
-from secdilemma.model.fit import fit
 from secdilemma.model.io import fit_diagnostics, fit_info, load_fit, panel_sha256, save_fit
+from secdilemma.model.sampling import fit
 from secdilemma.model.variants import load_variant
 from secdilemma.parameters import ActionParams
 from tests.test_model_builder import _reference
@@ -182,9 +181,7 @@ def test_cli_fit_plumbing(small_fit, sim_panel, tmp_path, monkeypatch):
     # The CLI's own work (reading the panel, selecting dyads, saving, reporting,
     # exit status) on the session fit; the sampler itself is tested above.
     from secdilemma.cli import app
-
-    # The module, not the function `secdilemma.model.fit` re-exported over its name.
-    fit_module = importlib.import_module("secdilemma.model.fit")
+    from secdilemma.model import sampling as fit_module
 
     calls = {}
 

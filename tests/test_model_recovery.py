@@ -10,8 +10,8 @@ import pytest
 
 from secdilemma import simulate_dyads
 from secdilemma.model.diagnostics import FitDiagnosticsWarning
-from secdilemma.model.fit import fit
 from secdilemma.model.io import fit_diagnostics
+from secdilemma.model.sampling import fit
 from secdilemma.parameters import ActionParams
 
 pytestmark = pytest.mark.slow

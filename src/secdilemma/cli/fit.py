@@ -74,9 +74,9 @@ def fit_command(
 
     Exits with status 3 (after writing the file) if a sampler diagnostic fails.
     """
-    from secdilemma.model.fit import fit
     from secdilemma.model.io import fit_diagnostics, save_fit
     from secdilemma.model.manifest import write_manifest
+    from secdilemma.model.sampling import fit
 
     try:
         spec = load_variant(variant)

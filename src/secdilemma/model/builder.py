@@ -70,7 +70,7 @@ posterior predictive code, which need the coupled recursion anyway.
 ``misplaced_certainty[dyad, side] = b[i, T_last] - p_malign[dyad, other(i)]``
 (``T_last`` = the dyad's last observed period), the per-state ``alpha, l0, w,
 s`` and ``loglik_move[dyad, side]``, the per-state log-likelihood, which
-:func:`secdilemma.model.fit.fit` moves into the ``log_likelihood`` group (it is
+:func:`secdilemma.model.sampling.fit` moves into the ``log_likelihood`` group (it is
 the same number ``pymc.compute_log_likelihood`` gives, without a second
 compilation).
 """

@@ -184,7 +184,7 @@ def check_fit(
         ``energy``) groups.
     var_names
         Parameters to check for R-hat and ESS; by default those listed in the
-        fit's ``free_variables`` attr (set by :func:`secdilemma.model.fit.fit`),
+        fit's ``free_variables`` attr (set by :func:`secdilemma.model.sampling.fit`),
         else every posterior variable.
     thresholds
         Pass/fail thresholds (defaults: :class:`Thresholds`).

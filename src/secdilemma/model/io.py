@@ -146,7 +146,7 @@ def save_fit(fit: xr.DataTree, path: str | Path) -> Path:
     Parameters
     ----------
     fit
-        A fit from :func:`secdilemma.model.fit.fit`.
+        A fit from :func:`secdilemma.model.sampling.fit`.
     path
         Output file, conventionally ``models/NAME.nc``; parent directories are
         created.
