@@ -97,7 +97,10 @@ MODE_SEPARATION = 6.0
 (max - min) of their mean log-densities exceeds this many standard errors of a
 chain mean (pooled ``sd / sqrt(ESS)``). Four chains in one mode exceed 6
 standard errors with probability below 0.1 %; the two historical modes of
-``free`` are ~18 nats, some 10-20 standard errors of a pilot chain, apart."""
+``free`` are ~18 nats, some 10-20 standard errors of a pilot chain, apart. On
+panels simulated from the model (12 dyads x 60 years, the slow recovery test's
+sensible and misplaced-certainty panels, pilot seeds 1-4 each) the pilots'
+spread was 1.9-4.4 standard errors: no false alarm in 8."""
 
 
 class MultimodalPosteriorWarning(UserWarning):
