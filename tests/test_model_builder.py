@@ -230,6 +230,21 @@ def test_centred_cutpoints_location_constants(ragged_panel):
     np.testing.assert_array_equal(model["cutpoints"].eval(), [-1.0, 0.5, 2.0])
 
 
+@pytest.mark.parametrize("centred", [True, False])
+def test_cutpoints_prior_family_is_the_variants(ragged_panel, centred):
+    # A StudentT cutpoints prior is a StudentT, centred or not (not silently Normal).
+    spec = _free_spec()
+    spec["priors"]["cutpoints"] = {
+        "dist": "StudentT",
+        "nu": 4.0,
+        "mu": [-2.0, 0.5, 3.0],
+        "sigma": 2.0,
+    }
+    model = build_model(ragged_panel, spec, belief_method="scan", centred_cutpoints=centred)
+    name = "cutpoints_centred" if centred else "cutpoints"
+    assert type(model[name].owner.op).__name__ == "StudentTRV"
+
+
 def _free_spec():
     import tomllib
     from importlib.resources import files

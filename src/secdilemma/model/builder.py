@@ -291,9 +291,8 @@ def _shared(name: str, variant: Variant, dims: str | None = None) -> TensorVaria
         return pt.as_tensor_variable(np.asarray(variant.fixed[name], dtype="float64"))
     prior = variant.priors[name]
     args = {k: np.asarray(v, dtype="float64") for k, v in prior.args.items()}
-    if name == "cutpoints":
-        return pm.Normal(name, **args, transform=ordered, dims=dims)
-    return getattr(pm, prior.dist)(name, **args, dims=dims)
+    extra = {"transform": ordered} if name == "cutpoints" else {}
+    return getattr(pm, prior.dist)(name, **args, **extra, dims=dims)
 
 
 def _centred_cutpoints(variant: Variant, location: TensorVariable, dims: str) -> TensorVariable:
@@ -384,12 +383,10 @@ def build_model(
         gamma = _shared("gamma", variant)
         delta = _shared("delta", variant)
         centre = centred_cutpoints and "cutpoints" not in variant.fixed
-        if "cutpoints" in variant.fixed:
-            cutpoints = pm.Deterministic(
-                "cutpoints", _shared("cutpoints", variant), dims="cutpoint"
-            )
-        elif not centre:
+        if not centre:  # DESIGN's c itself: sampled, or fixed and recorded
             cutpoints = _shared("cutpoints", variant, dims="cutpoint")
+            if "cutpoints" in variant.fixed:
+                cutpoints = pm.Deterministic("cutpoints", cutpoints, dims="cutpoint")
         pi = _shared("pi", variant)
 
         # Per-state hierarchy, non-centred.
