@@ -27,7 +27,7 @@ represented by chains that each stay in one. On the historical panel the
 (``mu_w`` ~ -2, ``w`` ~ 0.1, ``sigma_w`` ~ 1) or *settle* into trust
 (``mu_w`` ~ 0.5, ``w`` ~ 0.6, ``mu_s`` ~ 1.5). The settling mode has the
 higher log-density (by ~18 nats in the mean, ~14 in the log-likelihood), but
-not the larger mass: sequential Monte Carlo with tempering (2000 particles,
+not clearly the larger mass: sequential Monte Carlo with tempering (2000 particles,
 three seeds; ``benchmarks/README.md``) put 35-82 % of the mass in the
 hardening mode, and 1-2 % in a third (``delta`` ~ 1.2, ``w`` ~ 0.9). Which mode
 the data favour is the package's scientific question, so the fit never
