@@ -1,4 +1,4 @@
-"""Fit a variant to the bundled historical panel once per seed; report what issue 4 asks.
+r"""Fit a variant to the bundled historical panel once per seed; report what issue 4 asks.
 
 For each seed, :func:`secdilemma.model.sampling.fit` with its defaults (4 x (1000 + 1000)
 unless changed) and, per fit: wall time, divergences, the smallest bulk and tail
@@ -12,6 +12,9 @@ Usage::
 
     .venv/bin/python benchmarks/fit_seeds.py --seeds 1,2,3,4,5
     .venv/bin/python benchmarks/fit_seeds.py --variant sensible --seeds 1 --out /tmp/s.json
+    .venv/bin/python benchmarks/fit_seeds.py --variant benchmarks/variants/free_tight_w.toml \
+        --target-accept 0.9 --seeds 1,2,3,4,5,6,20261127 \
+        --out benchmarks/fit_seeds_free_tight_w.json
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ HARDENING_MU_W = -0.8
 """``mu_w`` below which a fit is counted as sampling the hardening mode."""
 
 
-def one_fit(variant: str, seed: int, settings: dict[str, int]) -> dict[str, Any]:
+def one_fit(variant: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
     """Fit once and summarise the shared parameters' diagnostics."""
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -73,9 +76,11 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--target-accept", type=float, default=0.8)
     parser.add_argument("--out", default=None, help="JSON file for the per-seed records")
     args = parser.parse_args()
     settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    settings["target_accept"] = args.target_accept
     records = []
     for seed in (int(s) for s in args.seeds.split(",")):
         record = one_fit(args.variant, seed, settings)
