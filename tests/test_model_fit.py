@@ -20,6 +20,7 @@ from secdilemma.model.io import fit_diagnostics, fit_info, load_fit, panel_sha25
 from secdilemma.model.sampling import fit
 from secdilemma.model.variants import load_variant
 from secdilemma.parameters import ActionParams
+from tests.recovery import check_recovery
 from tests.test_model_builder import _reference
 
 N_DYADS, N_YEARS = 8, 40
@@ -140,10 +141,6 @@ def test_small_recovery(small_fit, sim_panel):
     # checked at once: with 90 % intervals a correct posterior misses at least
     # one 27 % of the time, so the small test uses central 98 % intervals (6 %);
     # the slow 12 x 60 test uses 90 % intervals as issue 4 asks.
-    posterior = small_fit["posterior"]
-    for name in ("beta", "gamma", "delta"):
-        lo, hi = np.quantile(posterior[name].values, [0.01, 0.99])
-        assert lo < getattr(TRUE, name) < hi, (name, lo, hi)
     # Intents: alpha[i] and delta * tau[i] both shift a state's whole series, so
     # with 39 moves per state P(malign) is shrunk towards the (low) estimated
     # share of malign states and a 0.5 cut is a weak criterion. We ask for (a)
@@ -151,12 +148,7 @@ def test_small_recovery(small_fit, sim_panel):
     # scores 8 -- and (b) a ranking that separates the types: the probability
     # that a malign state has a higher P(malign) than a benign one (AUC) at
     # least 0.8 (0.5 is chance; this seed gives about 0.95).
-    p_malign = posterior["p_malign"].mean(("chain", "draw")).values
-    intent = sim_panel["intent"].values == 1
-    right = (p_malign > 0.5) == intent
-    assert right.sum() >= 9, p_malign.round(2)
-    auc = np.mean(p_malign[intent][:, None] > p_malign[~intent][None, :])
-    assert auc >= 0.8, (auc, p_malign.round(2))
+    check_recovery(small_fit["posterior"], sim_panel, TRUE, tail=0.01, min_right=9, min_auc=0.8)
 
 
 def test_same_seed_same_numbers(small_fit, sim_panel):

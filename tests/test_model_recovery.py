@@ -13,6 +13,7 @@ from secdilemma.model.diagnostics import FitDiagnosticsWarning
 from secdilemma.model.io import fit_diagnostics
 from secdilemma.model.sampling import fit
 from secdilemma.parameters import ActionParams
+from tests.recovery import check_recovery
 
 pytestmark = pytest.mark.slow
 
@@ -48,26 +49,17 @@ def misplaced_fit():
 
 def test_recovery_of_action_parameters_and_intents(sensible_fit):
     panel, result, warned = sensible_fit
-    posterior = result["posterior"]
     # 24 states x 59 modelled years: MEASUREMENTS.md recovered beta to +-0.25 and
     # delta to +-0.28 at this size, so 90 % intervals are ~0.8-0.9 wide; the
     # truth must lie inside each (a 10 % miss chance per parameter at a random
     # seed; the seed is fixed).
-    for name in ("beta", "gamma", "delta"):
-        lo, hi = np.quantile(posterior[name].values, [0.05, 0.95])
-        assert lo < getattr(TRUE, name) < hi, (name, lo, hi)
     # Each intent is informed by 59 moves with delta = 1, but alpha[i] and
     # delta * tau[i] both shift a state's whole series, which shrinks P(malign)
     # towards the estimated share of malign states (the small default test shows
     # it). We ask for two thirds of the 24 states (16; calling all benign scores
     # 12) on the right side of 0.5, and a ranking that separates the types:
     # P(malign state ranks above a benign one) = AUC >= 0.85 (chance: 0.5).
-    p_malign = posterior["p_malign"].mean(("chain", "draw")).values
-    intent = panel["intent"].values == 1
-    right = (p_malign > 0.5) == intent
-    assert right.sum() >= 16, p_malign.round(2)
-    auc = np.mean(p_malign[intent][:, None] > p_malign[~intent][None, :])
-    assert auc >= 0.85, (auc, p_malign.round(2))
+    check_recovery(result["posterior"], panel, TRUE, tail=0.05, min_right=16, min_auc=0.85)
     diagnostics = fit_diagnostics(result)
     assert diagnostics.n_divergent == 0, warned
 
