@@ -47,7 +47,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 import secdilemma
-from secdilemma.parameters import REGIMES
+from secdilemma.core.parameters import REGIMES
 
 N_DYADS, N_YEARS, SEED = 12, 60, 20261127
 

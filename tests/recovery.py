@@ -3,7 +3,7 @@
 import numpy as np
 import xarray as xr
 
-from secdilemma.parameters import ActionParams
+from secdilemma.core.parameters import ActionParams
 
 
 def check_recovery(

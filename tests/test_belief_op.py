@@ -1,6 +1,6 @@
 """The PyTensor belief recursion (scan baseline and compiled Op) against NumPy.
 
-Reference: :func:`secdilemma.recursion.belief_recursion` (an independent NumPy
+Reference: :func:`secdilemma.core.recursion.belief_recursion` (an independent NumPy
 implementation of DESIGN §3). Gradients are checked against central finite
 differences of the compiled function, in float64.
 """
@@ -16,9 +16,9 @@ import pytensor.tensor as pt
 import pytest
 from scipy.special import expit
 
+from secdilemma.core.ordered_logistic import log_prob
+from secdilemma.core.recursion import belief_recursion
 from secdilemma.model.belief_op import BeliefRecursion, action_log_likelihoods, belief_log_odds
-from secdilemma.ordered_logistic import log_prob
-from secdilemma.recursion import belief_recursion
 
 PARAMS = ("l0", "w", "s", "beta", "gamma", "delta", "cutpoints")
 N_DYADS, N_YEARS = 5, 18
@@ -258,7 +258,7 @@ def test_rejects_bad_input(panel: tuple) -> None:
 
 
 # --------------------------------------------------------------------------
-# The fused action likelihood, against NumPy (secdilemma.ordered_logistic).
+# The fused action likelihood, against NumPy (secdilemma.core.ordered_logistic).
 # --------------------------------------------------------------------------
 
 ACTION_INPUTS = ("log_odds", "alpha", "beta", "gamma", "delta", "cutpoints")

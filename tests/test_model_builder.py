@@ -1,7 +1,7 @@
 """The model of DESIGN §3-4 against an independent NumPy computation, at fixed points.
 
-The reference is :func:`secdilemma.recursion.belief_recursion` (beliefs) and
-:func:`secdilemma.ordered_logistic.log_prob` (action log-likelihood), with the
+The reference is :func:`secdilemma.core.recursion.belief_recursion` (beliefs) and
+:func:`secdilemma.core.ordered_logistic.log_prob` (action log-likelihood), with the
 intent marginalised by ``numpy.logaddexp``: the same equations written a second
 time without PyTensor. Agreement to 1e-10 at random parameter values means the
 model's graph is exactly DESIGN's likelihood, masking included.
@@ -13,10 +13,10 @@ import pytest
 from scipy.special import expit
 
 from secdilemma import simulate_dyads
+from secdilemma.core.ordered_logistic import log_prob
+from secdilemma.core.recursion import belief_recursion
 from secdilemma.model.builder import NOT_MODELLED, build_model, model_data, ordered_logistic_logp
 from secdilemma.model.variants import VariantError
-from secdilemma.ordered_logistic import log_prob
-from secdilemma.recursion import belief_recursion
 
 N_DYADS, N_YEARS = 4, 15
 

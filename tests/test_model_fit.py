@@ -15,11 +15,11 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from secdilemma import simulate_dyads
+from secdilemma.core.parameters import ActionParams
 from secdilemma.model.diagnostics import FitDiagnosticsWarning
 from secdilemma.model.io import fit_diagnostics, fit_info, load_fit, panel_sha256, save_fit
 from secdilemma.model.sampling import fit
 from secdilemma.model.variants import load_variant
-from secdilemma.parameters import ActionParams
 from tests.recovery import check_recovery
 from tests.test_model_builder import _reference
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from secdilemma import simulate_dyads
+from secdilemma.core.parameters import ActionParams
 from secdilemma.model.diagnostics import FitDiagnosticsWarning
 from secdilemma.model.io import fit_diagnostics
 from secdilemma.model.sampling import fit
-from secdilemma.parameters import ActionParams
 from tests.recovery import check_recovery
 
 pytestmark = pytest.mark.slow

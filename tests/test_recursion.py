@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from secdilemma import belief_recursion
-from secdilemma.ordered_logistic import log_prob, log_prob_all, sample
+from secdilemma.core.ordered_logistic import log_prob, log_prob_all, sample
 
 BETA, GAMMA, DELTA = 2.0, 0.6, 1.0
 CUTPOINTS = (-1.5, 1.0, 3.0)

@@ -15,11 +15,11 @@ from importlib import import_module
 from importlib.metadata import version
 from typing import Any
 
+from secdilemma.core.parameters import REGIMES, ActionParams, BeliefParams, regime
+from secdilemma.core.recursion import BeliefPaths, belief_recursion
+from secdilemma.core.simulate import simulate_dyads
 from secdilemma.data import load_dyads
 from secdilemma.panel import MOVE_LABELS, validate_panel
-from secdilemma.parameters import REGIMES, ActionParams, BeliefParams, regime
-from secdilemma.recursion import BeliefPaths, belief_recursion
-from secdilemma.simulate import simulate_dyads
 
 __version__ = version("secdilemma")
 

@@ -10,9 +10,9 @@ import xarray as xr
 
 from secdilemma.cli.app import app
 from secdilemma.cli.fit import load_panel
-from secdilemma.parameters import REGIMES, ActionParams
+from secdilemma.core.parameters import REGIMES, ActionParams
+from secdilemma.core.simulate import simulate_dyads
 from secdilemma.plotting import plot_dyad_moves, plot_spiral, save_figure
-from secdilemma.simulate import simulate_dyads
 
 
 def parse_floats(text: str, name: str, n: int | None = None) -> tuple[float, ...]:

@@ -1,7 +1,7 @@
 """The coupled belief recursion of DESIGN §3 as a differentiable PyTensor graph.
 
 :func:`belief_log_odds` returns the log-odds paths ``l[dyad, side, year]``, the
-same numbers as :func:`secdilemma.recursion.belief_recursion` (to 1e-10), as a
+same numbers as :func:`secdilemma.core.recursion.belief_recursion` (to 1e-10), as a
 PyTensor tensor of the belief and action parameters. Two implementations:
 
 ``method="scan"``
@@ -81,7 +81,7 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 from pytensor.tensor.variable import TensorVariable
 
-from secdilemma.recursion import as_moves
+from secdilemma.core.recursion import as_moves
 
 __all__ = [
     "TAPE_FIELDS",
@@ -104,7 +104,7 @@ def _log_sigmoid(x: TensorVariable) -> TensorVariable:
 def _clean_moves(
     move: ArrayLike, observed: ArrayLike
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-    """Check moves and mask with :func:`secdilemma.recursion.as_moves`; ``hold`` where unobserved.
+    """Check moves and mask (:func:`secdilemma.core.recursion.as_moves`); ``hold`` where unobserved.
 
     Raises
     ------

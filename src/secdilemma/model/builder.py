@@ -227,7 +227,7 @@ def ordered_logistic_logp(
 ) -> TensorVariable:
     """Elementwise ``log OrderedLogistic(move | eta, c)``, 0 where ``move`` is -1.
 
-    The stable log-space form of :mod:`secdilemma.ordered_logistic`: for
+    The stable log-space form of :mod:`secdilemma.core.ordered_logistic`: for
     ``k = 1, 2``, ``log P = log_sigmoid(eta - c[k-1]) + log_sigmoid(c[k] - eta)
     + log1p(-exp(c[k-1] - c[k]))``; ``log P(0) = log_sigmoid(c[0] - eta)`` and
     ``log P(3) = log_sigmoid(eta - c[2])``. Finite for every finite ``eta``.

@@ -30,8 +30,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
-from secdilemma.ordered_logistic import log_prob
-from secdilemma.parameters import check_action, check_belief, check_cutpoints
+from secdilemma.core.ordered_logistic import log_prob
+from secdilemma.core.parameters import check_action, check_belief, check_cutpoints
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ the previous year and the other's previous move::
     m[i,t]   ~ OrderedLogistic(eta[i,t], c)
 
 and then read each other's moves with the belief recursion of
-:mod:`secdilemma.recursion` (the same :func:`~secdilemma.recursion.evidence_step`
+:mod:`secdilemma.core.recursion` (the same :func:`~secdilemma.core.recursion.evidence_step`
 the reference recursion uses, so simulation and inference share one
 implementation). Year 0 is drawn with both lags at ``hold`` and beliefs at
 ``l0``; beliefs are updated from year 1 on.
@@ -27,16 +27,16 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy.special import expit
 
-from secdilemma import ordered_logistic
-from secdilemma.panel import MOVE_FLAG_ATTRS
-from secdilemma.parameters import (
+from secdilemma.core import ordered_logistic
+from secdilemma.core.parameters import (
     ActionParams,
     BeliefParams,
     check_belief,
     intent_code,
     regime,
 )
-from secdilemma.recursion import evidence_step, other, per_state, weigh
+from secdilemma.core.recursion import evidence_step, other, per_state, weigh
+from secdilemma.panel import MOVE_FLAG_ATTRS
 
 BeliefSpec = str | BeliefParams | Mapping[str, ArrayLike]
 """A regime name, a :class:`BeliefParams`, or a mapping ``{"l0", "w", "s"}`` of
@@ -90,7 +90,7 @@ def simulate_dyads(
         Panel size (both >= 1).
     beliefs
         Belief formation of the observers: a regime name (see
-        :data:`secdilemma.parameters.REGIMES`), a :class:`BeliefParams`, a pair
+        :data:`secdilemma.core.parameters.REGIMES`), a :class:`BeliefParams`, a pair
         of those (side 0, side 1), or a mapping of ``l0, w, s`` arrays
         broadcastable to ``(dyad, side)``.
     intent
