@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -31,6 +29,7 @@ from secdilemma.data.readers import (
     read_states,
 )
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
+from secdilemma.files import write_bytes
 
 DEFAULT_DYADS: tuple[str, ...] = (
     "USA-RUS",
@@ -459,7 +458,8 @@ def write_panel(build: PanelBuild, out_dirs: list[Path] | tuple[Path, ...]) -> l
     """Write the panel, codebook and provenance into each directory.
 
     All content is rendered first; each file is written to a temporary file in
-    its directory and moved into place, so an error leaves no partial file.
+    its directory and moved into place (:func:`secdilemma.files.write_bytes`), so an
+    error or an interrupt leaves no partial file and the previous one intact.
 
     Parameters
     ----------
@@ -479,14 +479,6 @@ def write_panel(build: PanelBuild, out_dirs: list[Path] | tuple[Path, ...]) -> l
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(content)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, out / name)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_bytes(out / name, content)
             written.append(out / name)
     return written

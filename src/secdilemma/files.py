@@ -1,0 +1,150 @@
+"""Write files so that a result is never lost or half-written.
+
+Every file the package writes (fits, manifests, panels, built CSVs, figures,
+reports) goes through :func:`atomic_path` or :func:`write_bytes`: the content is
+written to a temporary file *in the target folder* (so the final rename stays
+on one file system and is atomic on POSIX), flushed to disk, and renamed over
+the target only once complete. On any exception, ``KeyboardInterrupt``
+included, the temporary file is removed and a previous file at the target is
+left byte for byte as it was.
+
+:func:`check_output_path` is the check run *before* any heavy work: a target
+that is a directory, lies in a folder that cannot be written, or is the same
+file as an input fails at once, naming the path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMP_PREFIX = ".secdilemma-"
+"""Prefix of the temporary files (hidden, recognisable, removed on failure)."""
+
+
+class OutputPathError(ValueError):
+    """An output path cannot be written; the message names it and says why."""
+
+
+def check_output_path(
+    path: str | Path,
+    *,
+    inputs: Iterable[str | Path] = (),
+    overwrite: bool = True,
+    option: str = "--out",
+) -> Path:
+    """Check, before any work, that a file can be written at ``path``.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    inputs
+        Files the same run reads; writing over one of them is refused.
+    overwrite
+        Whether an existing file may be replaced.
+    option
+        Name of the option or argument, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    OutputPathError
+        If ``path`` is an existing directory, is one of ``inputs``, exists and
+        ``overwrite`` is false, or its folder exists but is not writable (or
+        is not a folder). A missing folder is fine: it is created on writing.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"{option} {path}: is a directory; expected a file path")
+    for source in map(Path, inputs):
+        same = source.resolve() == path.resolve() or (
+            source.exists() and path.exists() and os.path.samefile(source, path)
+        )
+        if same:
+            raise OutputPathError(f"{option} {path}: is also an input of this run; choose another")
+    if path.exists() and not overwrite:
+        raise OutputPathError(
+            f"{option} {path}: exists; pass --overwrite (overwrite=True) to replace it"
+        )
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputPathError(f"{option} {path}: {folder} is not a folder")
+    try:  # a real probe: permissions, read-only mounts and full disks all show here
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
+    except OSError as err:
+        raise OutputPathError(
+            f"{option} {path}: folder {folder} is not writable ({err.strerror})"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+
+    Use it for writers that want a file name (``to_netcdf``, ``savefig``)::
+
+        with atomic_path("models/free.nc") as tmp:
+            tree.to_netcdf(tmp, engine="h5netcdf")
+
+    Parameters
+    ----------
+    path
+        The final file; its folder is created if absent.
+
+    Yields
+    ------
+    pathlib.Path
+        A temporary file in the same folder, with the same suffix (writers
+        that choose a format by suffix see the right one).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:  # the bytes are on disk before the rename
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: str | Path, content: bytes) -> Path:
+    """Write ``content`` to ``path`` atomically (:func:`atomic_path`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(content)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically (:func:`atomic_path`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    return write_bytes(path, text.encode("utf-8"))
