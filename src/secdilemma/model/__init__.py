@@ -1,33 +1,43 @@
 """Hierarchical PyMC models of DESIGN §4 and their compiled belief recursion.
 
+- :mod:`~secdilemma.model.schema`: names of a fit's groups, dims and variables;
 - :mod:`~secdilemma.model.variants`: variants as data (bundled TOML files);
 - :mod:`~secdilemma.model.builder`: :func:`build_model`, panel + variant -> ``pymc.Model``;
 - :mod:`~secdilemma.model.sampling`: :func:`fit`, sampling with nutpie (PyMC fallback);
 - :mod:`~secdilemma.model.diagnostics`: divergences, R-hat, ESS, E-BFMI checks;
 - :mod:`~secdilemma.model.io`: :func:`save_fit` / :func:`load_fit` with provenance;
 - :mod:`~secdilemma.model.belief_op`: the belief recursion as a PyTensor graph.
+
+Names are imported on first use (PEP 562): ``import secdilemma.model.schema``
+or ``secdilemma.model.variants`` does not import PyMC.
 """
 
-from secdilemma.model.builder import build_model
-from secdilemma.model.diagnostics import FitDiagnosticsWarning, Thresholds, check_fit
-from secdilemma.model.io import ProvenanceWarning, fit_info, load_fit, panel_sha256, save_fit
-from secdilemma.model.sampling import MultimodalPosteriorWarning, fit
-from secdilemma.model.variants import Variant, VariantError, available_variants, load_variant
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "FitDiagnosticsWarning",
-    "MultimodalPosteriorWarning",
-    "ProvenanceWarning",
-    "Thresholds",
-    "Variant",
-    "VariantError",
-    "available_variants",
-    "build_model",
-    "check_fit",
-    "fit",
-    "fit_info",
-    "load_fit",
-    "load_variant",
-    "panel_sha256",
-    "save_fit",
-]
+_WHERE = {
+    "build_model": "builder",
+    "FitDiagnosticsWarning": "diagnostics",
+    "Thresholds": "diagnostics",
+    "check_fit": "diagnostics",
+    "ProvenanceWarning": "io",
+    "fit_info": "io",
+    "load_fit": "io",
+    "panel_sha256": "io",
+    "save_fit": "io",
+    "MultimodalPosteriorWarning": "sampling",
+    "fit": "sampling",
+    "Variant": "variants",
+    "VariantError": "variants",
+    "available_variants": "variants",
+    "load_variant": "variants",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first access."""
+    if name in _WHERE:
+        return getattr(import_module(f"secdilemma.model.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'secdilemma.model' has no attribute {name!r}")
