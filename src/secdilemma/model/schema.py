@@ -42,10 +42,11 @@ Posterior, observer regimes (variants with a ``[regimes]`` table: ``mixture``)
     varying fastest (``configuration = r0 * n_regimes + r1``).
 
 ``log_likelihood``
-    ``move[dyad, side]``: each observing state's whole sequence, intent (and,
-    for regimes, configuration) marginalised; for a regime variant the two
-    sides of a dyad are coupled, so only their sum over ``side`` (the dyad)
-    is a valid PSIS-LOO unit (DESIGN §5).
+    ``move[dyad, side]``: each observing state's whole sequence, intent
+    marginalised; or ``move[dyad]`` where the sides are coupled through the
+    regime configuration (a variant with more than one active regime): the
+    dyad is then the PSIS-LOO unit, and a comparison that includes such a fit
+    sums the other fits' terms over ``side`` (DESIGN §5).
 
 ``constant_data``
     ``move_aligned[dyad, side, year]`` (NaN where missing),
