@@ -143,3 +143,10 @@ def test_other_bad_requests():
         build_panel(FIX, ["USA-2"])
     with pytest.raises(RawDataError, match="unknown NMC version"):
         build_panel(FIX, ["USA-RUS"], nmc_version="5.0")
+
+
+def test_cli_rejects_negative_threshold_before_reading(tmp_path):
+    out = tmp_path / "out"
+    res = run_build("--raw", str(tmp_path / "absent"), "--build-up", "-0.5", "--out", str(out))
+    # the parameter is checked first: the message is about --build-up, not the raw folder
+    expect_failure(res, "build_up (--build-up) = -0.5: expected a share growth > 0", out)

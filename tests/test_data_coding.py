@@ -22,7 +22,13 @@ import pandas as pd
 import pytest
 
 from secdilemma.data.build import build_panel
-from secdilemma.data.coding import CodingParams, dyadic_mid_counts, growth_move, world_shares
+from secdilemma.data.coding import (
+    CodingParams,
+    CodingParamsError,
+    dyadic_mid_counts,
+    growth_move,
+    world_shares,
+)
 from secdilemma.data.readers import read_dyadic_mid
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
@@ -156,3 +162,27 @@ def test_gfr_stands_in_for_gmy_1955_to_1990(panel):
 def test_nmc_v7_gives_same_panel(panel):
     v7 = build_panel(FIX, ["USA-RUS", "FRN-GMY"], nmc_version="7.0").panel
     pd.testing.assert_frame_equal(v7, panel)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"build_up": -0.5}, r"build_up \(--build-up\) = -0\.5: expected a share growth > 0"),
+        ({"build_up": 0.0}, r"build_up \(--build-up\) = 0\.0: expected"),
+        ({"build_up": float("nan")}, r"build_up \(--build-up\) = nan"),
+        ({"de_escalate": -0.05}, r"de_escalate \(--de-escalate\) = -0\.05: expected"),
+        ({"de_escalate": 1.0}, r"de_escalate \(--de-escalate\) = 1\.0: expected < 1"),
+        ({"min_hostility": 0}, r"min_hostility \(--min-hostility\) = 0: expected .* 1\.\.5"),
+        ({"min_hostility": 2.5}, r"min_hostility \(--min-hostility\) = 2\.5"),
+        ({"zero_is_missing": "yes"}, r"zero_is_missing = 'yes': expected True or False"),
+        ({"decimals": -1}, r"decimals = -1: expected a whole number 0\.\.15"),
+    ],
+)
+def test_coding_params_out_of_range_are_named_errors(kwargs, pattern):
+    with pytest.raises(CodingParamsError, match=pattern):
+        CodingParams(**kwargs)
+
+
+def test_coding_params_in_range_are_accepted():
+    params = CodingParams(build_up=0.025, de_escalate=0.1, min_hostility=5, decimals=0)
+    assert params.as_dict()["build_up"] == 0.025

@@ -15,7 +15,7 @@ from secdilemma.data.build import (
     write_panel,
 )
 from secdilemma.data.load import bundled_panel_path, load_dyads
-from secdilemma.panel import MOVE_FLAG_ATTRS, left_align, validate_panel
+from secdilemma.panel import MOVE_FLAG_ATTRS, PanelError, left_align, validate_panel
 
 matplotlib.use("Agg")
 
@@ -134,3 +134,18 @@ def test_data_figure(fixture_csv, tmp_path):
     written = save_figure(fig, tmp_path / "moves")
     assert [p.suffix for p in written] == [".png", ".pdf"]
     assert all(p.stat().st_size for p in written)
+
+
+@pytest.mark.parametrize(
+    ("years", "pattern"),
+    [
+        ((2000, 1990), r"years=\(2000, 1990\): the first year 2000 is after the last year 1990"),
+        ((1990,), r"years=\(1990,\): expected \(first, last\)"),
+        ((1990, 1995, 2000), r"expected \(first, last\)"),
+        ("1990", r"years='1990': expected \(first, last\)"),
+        ((1990.5, 2000), r"1990\.5 is not a whole year"),
+    ],
+)
+def test_bad_year_selection_is_a_named_error(fixture_csv, years, pattern):
+    with pytest.raises(PanelError, match=pattern):
+        load_dyads(years=years, path=fixture_csv)

@@ -33,6 +33,10 @@ MOVE_FLAG_ATTRS = {
 PANEL_DIMS = ("dyad", "side", "year")
 
 
+class PanelError(ValueError):
+    """A panel (or a request to select from one) breaks the schema; the message says how."""
+
+
 def validate_panel(panel: xr.Dataset, *, source: str = "panel") -> xr.Dataset:
     """Check that a Dataset follows the panel schema and return it.
 

@@ -15,7 +15,7 @@ from secdilemma.data.build import (
     build_panel,
     write_panel,
 )
-from secdilemma.data.coding import CodingParams
+from secdilemma.data.coding import CodingParams, CodingParamsError
 from secdilemma.data.readers import RawDataError
 
 data_app = typer.Typer(
@@ -73,10 +73,12 @@ def build(
     ] = False,
 ) -> None:
     """Build the dyad panel from raw COW files: panel CSV, codebook and provenance."""
-    params = CodingParams(build_up=build_up, de_escalate=de_escalate, min_hostility=min_hostility)
     try:
+        params = CodingParams(
+            build_up=build_up, de_escalate=de_escalate, min_hostility=min_hostility
+        )
         result = build_panel(raw, split_dyads(dyads), start, end, params, nmc_version)
-    except RawDataError as err:
+    except (RawDataError, CodingParamsError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
     targets = [out, bundled_dir()] if bundle else [out]

@@ -27,7 +27,9 @@ growth from 0 is undefined); the raw value is kept as it is in the panel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,10 @@ import pandas as pd
 from secdilemma.data.states import Dyad
 
 MOVE_DE_ESCALATE, MOVE_HOLD, MOVE_BUILD_UP, MOVE_MILITARIZED = 0, 1, 2, 3
+
+
+class CodingParamsError(ValueError):
+    """A coding parameter is out of its range; the message names it and the range."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,13 @@ class CodingParams:
         Treat a 0 ``milex`` / ``milper`` as missing for shares and growth.
     decimals
         Decimals the growth is rounded to before the thresholds are applied.
+
+    Raises
+    ------
+    CodingParamsError
+        If ``build_up`` is not > 0, ``de_escalate`` not in (0, 1),
+        ``min_hostility`` not 1..5, ``zero_is_missing`` not a bool or
+        ``decimals`` not a whole number 0..15.
     """
 
     build_up: float = 0.05
@@ -62,9 +75,52 @@ class CodingParams:
     zero_is_missing: bool = True
     decimals: int = 10
 
+    def __post_init__(self) -> None:
+        """Check every parameter's range (see the class docstring).
+
+        Raises
+        ------
+        CodingParamsError
+            Naming the parameter, its ``secdilemma data build`` option, the value
+            and the range expected.
+        """
+        for name in ("build_up", "de_escalate"):
+            value = getattr(self, name)
+            ok = isinstance(value, Real) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value) or value <= 0:
+                raise CodingParamsError(
+                    f"coding parameter {name} (--{name.replace('_', '-')}) = {value!r}: "
+                    "expected a share growth > 0, e.g. 0.05 for 5 %"
+                )
+        if self.de_escalate >= 1:
+            raise CodingParamsError(
+                f"coding parameter de_escalate (--de-escalate) = {self.de_escalate!r}: "
+                "expected < 1 (a share cannot fall by 100 % or more, so no year would "
+                "be de-escalate)"
+            )
+        if not _whole(self.min_hostility) or not 1 <= self.min_hostility <= 5:
+            raise CodingParamsError(
+                f"coding parameter min_hostility (--min-hostility) = {self.min_hostility!r}: "
+                "expected a MID hostility level 1..5"
+            )
+        if not isinstance(self.zero_is_missing, bool):
+            raise CodingParamsError(
+                f"coding parameter zero_is_missing = {self.zero_is_missing!r}: expected "
+                "True or False"
+            )
+        if not _whole(self.decimals) or not 0 <= self.decimals <= 15:
+            raise CodingParamsError(
+                f"coding parameter decimals = {self.decimals!r}: expected a whole number 0..15"
+            )
+
     def as_dict(self) -> dict[str, float | int | bool]:
         """Return the parameters as a plain dict (for the provenance file)."""
         return asdict(self)
+
+
+def _whole(value: object) -> bool:
+    """Whether ``value`` is an integer (``bool`` excluded)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def world_shares(nmc: pd.DataFrame, params: CodingParams) -> pd.DataFrame:

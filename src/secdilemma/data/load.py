@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.resources import files
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from secdilemma.data.build import CODEBOOK, INT_COLUMNS, PANEL_COLUMNS, PANEL_FILE
-from secdilemma.panel import MOVE_FLAG_ATTRS, validate_panel
+from secdilemma.panel import MOVE_FLAG_ATTRS, PanelError, validate_panel
 
 _COORD_COLUMNS = ("dyad", "year", "side", "state", "ccode")
 _TEXT_COLUMNS = ("source_state", "growth_source")
@@ -153,6 +154,39 @@ def panel_to_dataset(df: pd.DataFrame, *, source: str = "panel") -> xr.Dataset:
     return validate_panel(ds, source=source)
 
 
+def year_bounds(years: tuple[int, int] | Sequence[int]) -> tuple[int, int]:
+    """Check a ``(first, last)`` year selection.
+
+    Parameters
+    ----------
+    years
+        Two whole numbers, first <= last (inclusive bounds).
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(first, last)``.
+
+    Raises
+    ------
+    PanelError
+        If ``years`` is not two whole numbers or the first is after the last
+        (never silently reordered).
+    """
+    if isinstance(years, str) or not isinstance(years, Sequence) or len(years) != 2:
+        raise PanelError(f"years={years!r}: expected (first, last), two whole years")
+    bad = [y for y in years if isinstance(y, bool) or not isinstance(y, Integral)]
+    if bad:
+        raise PanelError(f"years={tuple(years)!r}: {bad[0]!r} is not a whole year")
+    first, last = int(years[0]), int(years[1])
+    if first > last:
+        raise PanelError(
+            f"years=({first}, {last}): the first year {first} is after the last year "
+            f"{last}; expected (first, last) with first <= last"
+        )
+    return first, last
+
+
 def load_dyads(
     names: Sequence[str] | str | None = None,
     years: tuple[int, int] | Sequence[int] | None = None,
@@ -184,8 +218,10 @@ def load_dyads(
         If the panel file is absent.
     ValueError
         If the file fails validation, a name is not in the panel, or the years
-        select nothing.
+        select nothing; :class:`~secdilemma.panel.PanelError` if ``years`` is
+        not ``(first, last)`` with first <= last.
     """
+    bounds = None if years is None else year_bounds(years)
     path = bundled_panel_path() if path is None else Path(path)
     df = read_panel_csv(path)
     chosen: list[str] = []
@@ -203,8 +239,8 @@ def load_dyads(
         df = df[df["dyad"].isin(chosen)]
         df = df.assign(_o=df["dyad"].map({d: k for k, d in enumerate(chosen)}))
         df = df.sort_values(["_o", "year", "side"]).drop(columns="_o")
-    if years is not None:
-        first, last = int(min(years)), int(max(years))
+    if bounds is not None:
+        first, last = bounds
         df = df[(df["year"] >= first) & (df["year"] <= last)]
         if df.empty:
             raise ValueError(f"{path}: no rows in years {first}-{last}")
