@@ -133,7 +133,7 @@ def test_raw_dir_without_files_fails_and_writes_nothing(tmp_path):
 
 
 def test_other_bad_requests():
-    with pytest.raises(RawDataError, match="requested more than once"):
+    with pytest.raises(RawDataError, match=r"'USA-RUS' and '2-365' name the same pair"):
         build_panel(FIX, ["USA-RUS", "2-365"])
     with pytest.raises(RawDataError, match=r"MID data .* end in 1991"):
         build_panel(FIX, ["USA-RUS"], end=1995)
@@ -150,3 +150,9 @@ def test_cli_rejects_negative_threshold_before_reading(tmp_path):
     res = run_build("--raw", str(tmp_path / "absent"), "--build-up", "-0.5", "--out", str(out))
     # the parameter is checked first: the message is about --build-up, not the raw folder
     expect_failure(res, "build_up (--build-up) = -0.5: expected a share growth > 0", out)
+
+
+def test_cli_refuses_a_pair_in_both_orientations(tmp_path):
+    out = tmp_path / "out"
+    res = run_build("--raw", str(FIX), "--dyads", "USA-RUS,RUS-USA", "--out", str(out))
+    expect_failure(res, "dyads 'USA-RUS' and 'RUS-USA' name the same pair of states", out)

@@ -15,6 +15,8 @@ read only ``move``.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
@@ -54,31 +56,62 @@ def validate_panel(panel: xr.Dataset, *, source: str = "panel") -> xr.Dataset:
 
     Raises
     ------
-    ValueError
+    PanelError
         If ``move`` is absent, has other dims, a side axis other than (0, 1),
-        non-consecutive years, or values outside 0..3 (other than NaN); the
-        message names the dyad and year.
+        non-consecutive years, values outside 0..3 (other than NaN; the
+        message names the dyad and year), a dyad id that appears more than
+        once, or two dyads over the same pair of states (``"USA-RUS"`` and
+        ``"RUS-USA"``, judged by the ``state`` coord when there is one). A
+        repeated dyad is an error, never de-duplicated: the models would count
+        the same data twice.
     """
     if "move" not in panel:
-        raise ValueError(f"{source}: no 'move' variable; expected a panel with dims {PANEL_DIMS}")
+        raise PanelError(f"{source}: no 'move' variable; expected a panel with dims {PANEL_DIMS}")
     if set(panel["move"].dims) != set(PANEL_DIMS):
-        raise ValueError(f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}")
+        raise PanelError(f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}")
     panel = panel.transpose(*PANEL_DIMS, ...)
     sides = panel["side"].values.tolist()
     if sides != [0, 1]:
-        raise ValueError(f"{source}: side coordinate must be [0, 1], got {sides}")
+        raise PanelError(f"{source}: side coordinate must be [0, 1], got {sides}")
     years = np.asarray(panel["year"].values)
     if years.size and not np.array_equal(np.diff(years), np.ones(years.size - 1)):
-        raise ValueError(f"{source}: years must be consecutive integers, got {years.tolist()}")
+        raise PanelError(f"{source}: years must be consecutive integers, got {years.tolist()}")
     move = panel["move"].values.astype(float)
     bad = ~np.isnan(move) & ~np.isin(move, (0.0, 1.0, 2.0, 3.0))
     if bad.any():
         d, i, t = np.argwhere(bad)[0]
-        raise ValueError(
+        raise PanelError(
             f"{source}: move must be 0..3 or missing, got {move[d, i, t]!r} for dyad "
             f"{panel['dyad'].values[d]}, side {i}, year {years[t]}"
         )
+    _check_unique_dyads(panel, source)
     return panel
+
+
+def _check_unique_dyads(panel: xr.Dataset, source: str) -> None:
+    """Raise if a dyad id repeats or two dyads hold the same pair of states."""
+    ids = [str(d) for d in panel["dyad"].values.tolist()]
+    repeated = sorted(d for d, n in Counter(ids).items() if n > 1)
+    if repeated:
+        raise PanelError(
+            f"{source}: dyad id(s) {repeated} appear more than once; expected each dyad "
+            "once (the models would count its data twice)"
+        )
+    if "state" not in panel.coords or set(panel["state"].dims) != {"dyad", "side"}:
+        return
+    states = panel["state"].transpose("dyad", "side").values
+    seen: dict[frozenset[str], str] = {}
+    for dyad, pair in zip(ids, states, strict=True):
+        key = frozenset(str(s) for s in pair)
+        if len(key) < 2:
+            continue
+        if key in seen:
+            raise PanelError(
+                f"{source}: dyads {seen[key]!r} and {dyad!r} are the same pair of states "
+                f"{sorted(key)}; expected each pair once (the models would count its data "
+                "twice)"
+            )
+        seen[key] = dyad
 
 
 def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -106,7 +139,7 @@ def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64
     has_data = observed_any.any(axis=1)
     if not has_data.all():
         empty = panel["dyad"].values[~has_data].tolist()
-        raise ValueError(f"panel: dyads with no observed move at all: {empty}")
+        raise PanelError(f"panel: dyads with no observed move at all: {empty}")
     first = observed_any.argmax(axis=1)
     n_years = move.shape[2]
     aligned = np.full_like(move, np.nan)

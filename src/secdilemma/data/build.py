@@ -265,6 +265,36 @@ def locate_raw(raw_dir: Path | str, nmc_version: str = "6.0") -> dict[str, Path]
     return found
 
 
+def check_distinct(resolved: list[Dyad], names: tuple[str, ...] | list[str]) -> None:
+    """Refuse a pair of states requested twice, in either orientation.
+
+    ``USA-RUS,RUS-USA`` (or ``USA-RUS,2-365``) would build the same data twice
+    and the models would count it twice, so it is an error, not a silent
+    de-duplication.
+
+    Parameters
+    ----------
+    resolved
+        The resolved dyads, in request order.
+    names
+        The names as requested (for the message).
+
+    Raises
+    ------
+    RawDataError
+        Naming both requests and the pair.
+    """
+    seen: dict[frozenset[int], str] = {}
+    for dyad, name in zip(resolved, names, strict=True):
+        key = frozenset(dyad.ccodes)
+        if key in seen:
+            raise RawDataError(
+                f"dyads {seen[key]!r} and {name!r} name the same pair of states "
+                f"({dyad.states[0]}, {dyad.states[1]}); expected each pair once"
+            )
+        seen[key] = name
+
+
 def dyad_years(dyad: Dyad, table: StateTable, nmc: pd.DataFrame, start: int, end: int) -> list[int]:
     """Consecutive years of a dyad: first to last year both sides exist and have NMC rows.
 
@@ -344,8 +374,9 @@ def build_panel(
     ------
     RawDataError
         On any bad input: missing files or columns, bad values, unknown
-        states, a repeated dyad, a dyad without overlapping years, or years
-        outside the MID data.
+        states, a pair of states requested twice (in either orientation, an
+        error rather than a de-duplication), a dyad without overlapping years,
+        or years outside the MID data.
     """
     params = CodingParams() if params is None else params
     successions = SUCCESSIONS if successions is None else successions
@@ -369,10 +400,8 @@ def build_panel(
         raise RawDataError("no dyads requested; expected at least one, e.g. 'USA-RUS'")
 
     resolved = [parse_dyad(name, table, successions) for name in dyads]
+    check_distinct(resolved, dyads)
     ids = [d.id for d in resolved]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise RawDataError(f"dyad(s) {repeated} requested more than once; expected each once")
 
     shares = world_shares(nmc, params)
     parts, dyad_meta = [], []
