@@ -16,15 +16,22 @@ from secdilemma.data.build import (
     PROVENANCE_FILE,
     build_panel,
     render,
+    sha256,
 )
 from secdilemma.data.readers import RawDataError
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
+# hand-written COW-format files, not the registered raw files: builds from them pass
+# verify=False (--allow-unverified-raw), since their sha256 is not in the registry
 runner = CliRunner()
 
 
-def run_build(*args: str):
-    return runner.invoke(app, ["data", "build", *args])
+def run_build(*args: str, verify: bool = False):
+    # the fixtures are hand-written COW-format files, not the registered raw files, so
+    # every fixture build passes --allow-unverified-raw (verify=False); verification
+    # itself is tested below with verify=True
+    extra = [] if verify else ["--allow-unverified-raw"]
+    return runner.invoke(app, ["data", "build", *args, *extra])
 
 
 def copy_fixture(tmp_path: Path) -> Path:
@@ -73,14 +80,14 @@ def test_provenance_is_relative_and_timeless(tmp_path):
 
 
 def test_build_is_deterministic_and_codes_equal_names():
-    a = render(build_panel(FIX, ["USA-RUS", "FRN-GMY"]))
-    b = render(build_panel(FIX, ["2-365", "220-255"]))
+    a = render(build_panel(FIX, ["USA-RUS", "FRN-GMY"], verify=False))
+    b = render(build_panel(FIX, ["2-365", "220-255"], verify=False))
     assert a == b
     assert a[PANEL_FILE].count(b"\r") == 0
 
 
 def test_start_end_bound_the_years():
-    panel = build_panel(FIX, ["USA-RUS"], start=1951, end=1953).panel
+    panel = build_panel(FIX, ["USA-RUS"], start=1951, end=1953, verify=False).panel
     assert sorted(panel["year"].unique()) == [1951, 1952, 1953]
 
 
@@ -134,15 +141,15 @@ def test_raw_dir_without_files_fails_and_writes_nothing(tmp_path):
 
 def test_other_bad_requests():
     with pytest.raises(RawDataError, match=r"'USA-RUS' and '2-365' name the same pair"):
-        build_panel(FIX, ["USA-RUS", "2-365"])
+        build_panel(FIX, ["USA-RUS", "2-365"], verify=False)
     with pytest.raises(RawDataError, match=r"MID data .* end in 1991"):
-        build_panel(FIX, ["USA-RUS"], end=1995)
+        build_panel(FIX, ["USA-RUS"], end=1995, verify=False)
     with pytest.raises(RawDataError, match="expected two COW abbreviations"):
-        build_panel(FIX, ["USA"])
+        build_panel(FIX, ["USA"], verify=False)
     with pytest.raises(RawDataError, match="both sides are USA"):
-        build_panel(FIX, ["USA-2"])
+        build_panel(FIX, ["USA-2"], verify=False)
     with pytest.raises(RawDataError, match="unknown NMC version"):
-        build_panel(FIX, ["USA-RUS"], nmc_version="5.0")
+        build_panel(FIX, ["USA-RUS"], nmc_version="5.0", verify=False)
 
 
 def test_cli_rejects_negative_threshold_before_reading(tmp_path):
@@ -156,3 +163,20 @@ def test_cli_refuses_a_pair_in_both_orientations(tmp_path):
     out = tmp_path / "out"
     res = run_build("--raw", str(FIX), "--dyads", "USA-RUS,RUS-USA", "--out", str(out))
     expect_failure(res, "dyads 'USA-RUS' and 'RUS-USA' name the same pair of states", out)
+
+
+def test_fixture_files_are_not_verified_and_say_so(tmp_path):
+    # the fixture NMC file is not the registered NMC v6.0 (989920cc...): refused by default
+    out = tmp_path / "out"
+    res = run_build("--raw", str(FIX), "--dyads", "USA-RUS", "--out", str(out), verify=True)
+    expect_failure(res, "NMC-60-abridged.csv: sha256", out)
+    assert "differs from the registered 989920cc06ccb652" in res.output
+    assert "--allow-unverified-raw" in res.output
+    with pytest.raises(RawDataError, match="truncated, altered or another release"):
+        build_panel(FIX, ["USA-RUS"])
+    # with the explicit option the build runs and the provenance records the actual hashes
+    prov = build_panel(FIX, ["USA-RUS"], verify=False).provenance
+    assert prov["raw_verified"] is False
+    nmc = prov["raw_files"][0]
+    assert nmc["path"] == "cow_nmc/NMC-60-abridged.csv" and nmc["verified"] is False
+    assert nmc["sha256"] == sha256(FIX / "cow_nmc" / "NMC-60-abridged.csv")

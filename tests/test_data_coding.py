@@ -32,11 +32,13 @@ from secdilemma.data.coding import (
 from secdilemma.data.readers import read_dyadic_mid
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
+# hand-written COW-format files, not the registered raw files: builds from them pass
+# verify=False (--allow-unverified-raw), since their sha256 is not in the registry
 
 
 @pytest.fixture(scope="module")
 def panel() -> pd.DataFrame:
-    return build_panel(FIX, ["USA-RUS", "FRN-GMY"]).panel
+    return build_panel(FIX, ["USA-RUS", "FRN-GMY"], verify=False).panel
 
 
 def side(panel: pd.DataFrame, dyad: str, s: int) -> pd.DataFrame:
@@ -86,7 +88,7 @@ def test_mid_columns_only_for_the_side_that_acted(panel):
 
 
 def test_min_hostility_is_a_parameter():
-    panel = build_panel(FIX, ["USA-RUS"], params=CodingParams(min_hostility=3)).panel
+    panel = build_panel(FIX, ["USA-RUS"], params=CodingParams(min_hostility=3), verify=False).panel
     rus = side(panel, "USA-RUS", 1)
     # RUS 1954 entered with hostlev 2 < 3: coded from growth, 1000/558 - 1 = +79 % -> build-up
     assert rus.loc[1954, "move"] == 2
@@ -96,7 +98,7 @@ def test_min_hostility_is_a_parameter():
 def test_thresholds_are_parameters():
     # with +/-6 %: USA 1954 milper +10 % still build-up; RUS 1953 +5.87 % becomes hold
     panel = build_panel(
-        FIX, ["USA-RUS"], params=CodingParams(build_up=0.06, de_escalate=0.06)
+        FIX, ["USA-RUS"], params=CodingParams(build_up=0.06, de_escalate=0.06), verify=False
     ).panel
     rus = side(panel, "USA-RUS", 1)
     np.testing.assert_array_equal(rus["move"].to_numpy(), [3, 1, 1, 1, 3])
@@ -160,7 +162,7 @@ def test_gfr_stands_in_for_gmy_1955_to_1990(panel):
 
 
 def test_nmc_v7_gives_same_panel(panel):
-    v7 = build_panel(FIX, ["USA-RUS", "FRN-GMY"], nmc_version="7.0").panel
+    v7 = build_panel(FIX, ["USA-RUS", "FRN-GMY"], nmc_version="7.0", verify=False).panel
     pd.testing.assert_frame_equal(v7, panel)
 
 

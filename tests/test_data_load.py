@@ -20,13 +20,15 @@ from secdilemma.panel import MOVE_FLAG_ATTRS, PanelError, left_align, validate_p
 matplotlib.use("Agg")
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
+# hand-written COW-format files, not the registered raw files: builds from them pass
+# verify=False (--allow-unverified-raw), since their sha256 is not in the registry
 PROCESSED = Path(__file__).resolve().parents[1] / "data" / "processed"
 
 
 @pytest.fixture(scope="module")
 def fixture_csv(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("panel")
-    write_panel(build_panel(FIX, ["USA-RUS", "FRN-GMY"]), [out])
+    write_panel(build_panel(FIX, ["USA-RUS", "FRN-GMY"], verify=False), [out])
     return out / PANEL_FILE
 
 

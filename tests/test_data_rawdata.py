@@ -23,7 +23,7 @@ from secdilemma.data.build import (
     sha256,
 )
 from secdilemma.data.fetch import REGISTRY, fetch_raw
-from secdilemma.data.readers import read_dyadic_mid
+from secdilemma.data.readers import RawDataError, read_dyadic_mid
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = Path(os.environ.get("SECDILEMMA_RAW", ROOT.parent / "shared" / "data" / "raw"))
@@ -210,3 +210,29 @@ def test_fetch_raw_reuses_verified_files_offline(tmp_path):
     a = build_panel(RAW, ["USA-RUS"]).panel
     b = build_panel(tmp_path, ["USA-RUS"]).panel
     pd.testing.assert_frame_equal(a, b)
+
+
+def raw_copy(tmp_path: Path) -> Path:
+    """The raw files a dyad build reads, copied into tmp_path (same layout)."""
+    for rel in (
+        "cow_nmc/NMC-60-abridged.csv",
+        "cow_mid/MIDB 5.0.csv",
+        "cow_mid/dyadic_mid_4.02.csv",
+        "cow_states/states2016.csv",
+    ):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(RAW / rel, tmp_path / rel)
+    return tmp_path
+
+
+def test_truncated_nmc_is_refused(tmp_path):
+    raw = raw_copy(tmp_path / "raw")
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    data = nmc.read_bytes()
+    cut = data[:756_000]
+    # the cut falls mid-line (OMA 698, 2010) and every state with code >= 700 is gone
+    assert not cut.endswith(b"\n") and cut.rsplit(b"\n", 1)[1].startswith(b"OMA,698,2010")
+    assert b"\nAFG,700," in data and b"\nAFG,700," not in cut
+    nmc.write_bytes(cut)
+    with pytest.raises(RawDataError, match=r"NMC-60-abridged\.csv: sha256 [0-9a-f]{64} \(756000 "):
+        build_panel(raw, ["USA-RUS"])

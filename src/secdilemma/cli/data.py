@@ -64,6 +64,14 @@ def build(
     min_hostility: Annotated[
         int, typer.Option(min=1, max=5, help="Lowest MID hostility coded militarized.")
     ] = 2,
+    allow_unverified_raw: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unverified-raw",
+            help="Build even if a raw file's sha256 differs from the registered one "
+            "(a truncated or other release); the provenance records the actual hashes.",
+        ),
+    ] = False,
     bundle: Annotated[
         bool,
         typer.Option(
@@ -77,7 +85,15 @@ def build(
         params = CodingParams(
             build_up=build_up, de_escalate=de_escalate, min_hostility=min_hostility
         )
-        result = build_panel(raw, split_dyads(dyads), start, end, params, nmc_version)
+        result = build_panel(
+            raw,
+            split_dyads(dyads),
+            start,
+            end,
+            params,
+            nmc_version,
+            verify=not allow_unverified_raw,
+        )
     except (RawDataError, CodingParamsError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None

@@ -21,6 +21,13 @@ import numpy as np
 import pandas as pd
 
 from secdilemma.data.coding import CodingParams, code_side, world_shares
+from secdilemma.data.rawfiles import (  # noqa: F401  (NMC_FILES, RAW_FILES, sha256: public here too)
+    NMC_FILES,
+    RAW_FILES,
+    locate_raw,
+    sha256,
+    verify_raw,
+)
 from secdilemma.data.readers import (
     RawDataError,
     read_dyadic_mid,
@@ -49,19 +56,6 @@ DEFAULT_DYADS: tuple[str, ...] = (
 
 DEFAULT_START = 1946
 """First year of the bundled panel."""
-
-NMC_FILES = {
-    "6.0": "cow_nmc/NMC-60-abridged.csv",
-    "7.0": "cow_nmc/cow_nmc_v7.0_peacesciencer.csv",
-}
-"""NMC file per version, relative to the raw directory."""
-
-RAW_FILES = {
-    "midb": ("cow_mid/MIDB 5.0.csv",),
-    "dyadic": ("cow_mid/dyadic_mid_4.02.csv", "cow_mid/dyadic_mid_4.02.dta"),
-    "states": ("cow_states/states2016.csv",),
-}
-"""Other raw files, relative to the raw directory (alternatives in order of preference)."""
 
 PANEL_FILE, CODEBOOK_FILE, PROVENANCE_FILE = "dyads.csv", "codebook.csv", "provenance.json"
 
@@ -201,70 +195,6 @@ class PanelBuild:
     provenance: dict
 
 
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file.
-
-    Parameters
-    ----------
-    path
-        File to hash.
-
-    Returns
-    -------
-    str
-        64 hex digits.
-    """
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def locate_raw(raw_dir: Path | str, nmc_version: str = "6.0") -> dict[str, Path]:
-    """Paths of the raw files the builder needs, checking they all exist.
-
-    Parameters
-    ----------
-    raw_dir
-        Directory laid out like ``../shared/data/raw`` (``cow_nmc/``,
-        ``cow_mid/``, ``cow_states/``).
-    nmc_version
-        ``"6.0"`` or ``"7.0"``.
-
-    Returns
-    -------
-    dict
-        ``{"nmc", "midb", "dyadic", "states"}`` to paths.
-
-    Raises
-    ------
-    RawDataError
-        If the directory or any needed file is missing (all missing files listed).
-    """
-    raw_dir = Path(raw_dir)
-    if nmc_version not in NMC_FILES:
-        raise RawDataError(
-            f"unknown NMC version {nmc_version!r}; expected one of {sorted(NMC_FILES)}"
-        )
-    if not raw_dir.is_dir():
-        raise RawDataError(f"{raw_dir}: raw data directory not found")
-    wanted = {"nmc": (NMC_FILES[nmc_version],), **RAW_FILES}
-    found, missing = {}, []
-    for key, options in wanted.items():
-        hit = next((raw_dir / rel for rel in options if (raw_dir / rel).is_file()), None)
-        if hit is None:
-            missing.append(" or ".join(options))
-        else:
-            found[key] = hit
-    if missing:
-        raise RawDataError(
-            f"{raw_dir}: raw data directory lacks {missing}; expected the layout of "
-            "../shared/data/raw (`secdilemma data fetch DIR` downloads the files)"
-        )
-    return found
-
-
 def check_distinct(resolved: list[Dyad], names: tuple[str, ...] | list[str]) -> None:
     """Refuse a pair of states requested twice, in either orientation.
 
@@ -337,6 +267,174 @@ def dyad_years(dyad: Dyad, table: StateTable, nmc: pd.DataFrame, start: int, end
     return list(range(ok[0], ok[-1] + 1))
 
 
+@dataclass(frozen=True)
+class RawInputs:
+    """The raw files of a build, read, validated and hashed.
+
+    Parameters
+    ----------
+    raw_dir
+        The raw directory.
+    paths
+        Key (``nmc``, ``midb``, ``dyadic``, ``states``, ...) to file.
+    files
+        Key to the :func:`~secdilemma.data.rawfiles.verify_raw` record.
+    nmc, midb, dyadic
+        The parsed NMC, MIDB and dyadic MID tables.
+    table
+        The COW state list.
+    nmc_version
+        ``"6.0"`` or ``"7.0"``.
+    verified
+        Whether checksums were enforced.
+    """
+
+    raw_dir: Path
+    paths: dict[str, Path]
+    files: dict[str, dict]
+    nmc: pd.DataFrame
+    midb: pd.DataFrame
+    dyadic: pd.DataFrame
+    table: StateTable
+    nmc_version: str
+    verified: bool
+
+    def span(self, start: int, end: int | None) -> tuple[int, int]:
+        """Check ``start``/``end`` against the data and fill in the default end.
+
+        Parameters
+        ----------
+        start
+            First year.
+        end
+            Last year, or ``None`` for the last year of both NMC and MIDB.
+
+        Returns
+        -------
+        tuple of (int, int)
+            ``(start, end)``.
+
+        Raises
+        ------
+        RawDataError
+            If ``end`` is after the MID data or ``start`` after ``end``.
+        """
+        last_mid = int(self.midb["endyear"].max())
+        last = min(int(self.nmc["year"].max()), last_mid)
+        end = last if end is None else int(end)
+        if end > last_mid:
+            raise RawDataError(
+                f"--end {end}: the MID data ({self.paths['midb']}) end in {last_mid}; later "
+                "moves cannot be coded militarized; expected end <= " + str(last_mid)
+            )
+        first_nmc = int(self.nmc["year"].min())
+        if end < first_nmc:
+            raise RawDataError(
+                f"--end {end}: the NMC data ({self.paths['nmc']}) start in {first_nmc}; "
+                f"expected end >= {first_nmc}"
+            )
+        if start > end:
+            raise RawDataError(f"start {start} is after end {end}; expected start <= end")
+        return int(start), end
+
+    def provenance_files(self) -> list[dict]:
+        """The raw-file entries of a provenance record (with citations)."""
+        return [
+            {**self.files[key], "citation": CITATIONS[key].format(v=self.nmc_version)}
+            for key in self.paths
+        ]
+
+
+def read_inputs(
+    raw_dir: Path | str,
+    nmc_version: str = "6.0",
+    *,
+    verify: bool = True,
+    extra: dict[str, tuple[str, ...]] | None = None,
+) -> RawInputs:
+    """Locate, verify and read the raw COW files of a build.
+
+    Parameters
+    ----------
+    raw_dir
+        Directory laid out like ``../shared/data/raw``.
+    nmc_version
+        ``"6.0"`` or ``"7.0"``.
+    verify
+        Refuse files whose sha256 is not the registered one (see
+        :func:`~secdilemma.data.rawfiles.verify_raw`); checked before any
+        file is parsed.
+    extra
+        Further files to locate and verify (read by the caller).
+
+    Returns
+    -------
+    RawInputs
+        The parsed tables and the file records.
+
+    Raises
+    ------
+    RawDataError
+        On a missing, unverified or malformed file.
+    """
+    paths = locate_raw(raw_dir, nmc_version, extra)
+    files = verify_raw(raw_dir, paths, verify=verify)
+    return RawInputs(
+        raw_dir=Path(raw_dir),
+        paths=paths,
+        files=files,
+        nmc=read_nmc(paths["nmc"]),
+        midb=read_midb(paths["midb"]),
+        dyadic=read_dyadic_mid(paths["dyadic"]),
+        table=StateTable(read_states(paths["states"]), source=str(paths["states"])),
+        nmc_version=nmc_version,
+        verified=verify,
+    )
+
+
+def code_dyads(
+    inputs: RawInputs,
+    spans: list[tuple[Dyad, list[int]]],
+    params: CodingParams,
+) -> pd.DataFrame:
+    """Code every side of every dyad over its years into the long panel table.
+
+    Parameters
+    ----------
+    inputs
+        The raw tables.
+    spans
+        Each dyad with its consecutive years (:func:`dyad_years`), in panel order.
+    params
+        Coding thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dyad, year and side (dyads in the given order), columns
+        :data:`PANEL_COLUMNS`.
+    """
+    shares = world_shares(inputs.nmc, params)
+    parts = []
+    for dyad, years in spans:
+        for side in (0, 1):
+            part = code_side(dyad, side, years, shares, inputs.midb, inputs.dyadic, params)
+            part.insert(0, "dyad", dyad.id)
+            part.insert(2, "side", side)
+            part.insert(3, "state", dyad.states[side])
+            part.insert(4, "ccode", dyad.ccodes[side])
+            parts.append(part)
+    order = {dyad.id: k for k, (dyad, _) in enumerate(spans)}
+    panel = pd.concat(parts, ignore_index=True)
+    panel = panel.sort_values(
+        ["dyad", "year", "side"], key=lambda s: s.map(order) if s.name == "dyad" else s
+    ).reset_index(drop=True)
+    panel = panel[list(PANEL_COLUMNS)]
+    for col in INT_COLUMNS:
+        panel[col] = panel[col].astype(np.int64)
+    return panel
+
+
 def build_panel(
     raw_dir: Path | str,
     dyads: tuple[str, ...] | list[str] = DEFAULT_DYADS,
@@ -345,6 +443,8 @@ def build_panel(
     params: CodingParams | None = None,
     nmc_version: str = "6.0",
     successions: dict[str, tuple[tuple[str, int, int], ...]] | None = None,
+    *,
+    verify: bool = True,
 ) -> PanelBuild:
     """Read, validate and code the raw COW files into the dyad panel.
 
@@ -364,6 +464,11 @@ def build_panel(
         ``"6.0"`` (COW's CSV) or ``"7.0"`` (peacesciencer's conversion).
     successions
         Stand-in spells; default :data:`secdilemma.data.states.SUCCESSIONS`.
+    verify
+        Refuse raw files whose sha256 differs from the registered one
+        (default). ``False`` (``--allow-unverified-raw``) builds from any
+        bytes; the provenance records ``raw_verified: false`` and each file's
+        actual hash.
 
     Returns
     -------
@@ -373,78 +478,36 @@ def build_panel(
     Raises
     ------
     RawDataError
-        On any bad input: missing files or columns, bad values, unknown
-        states, a pair of states requested twice (in either orientation, an
-        error rather than a de-duplication), a dyad without overlapping years,
-        or years outside the MID data.
+        On any bad input: missing or unverified files, missing columns, bad
+        values, unknown states, a pair of states requested twice (in either
+        orientation, an error rather than a de-duplication), a dyad without
+        overlapping years, or years outside the MID data.
     """
     params = CodingParams() if params is None else params
     successions = SUCCESSIONS if successions is None else successions
-    paths = locate_raw(raw_dir, nmc_version)
-    nmc = read_nmc(paths["nmc"])
-    midb = read_midb(paths["midb"])
-    dyadic = read_dyadic_mid(paths["dyadic"])
-    table = StateTable(read_states(paths["states"]), source=str(paths["states"]))
-
-    last_mid = int(midb["endyear"].max())
-    last = min(int(nmc["year"].max()), last_mid)
-    end = last if end is None else int(end)
-    if end > last_mid:
-        raise RawDataError(
-            f"--end {end}: the MID data ({paths['midb']}) end in {last_mid}; later moves "
-            "cannot be coded militarized; expected end <= " + str(last_mid)
-        )
-    if start > end:
-        raise RawDataError(f"start {start} is after end {end}; expected start <= end")
     if not dyads:
         raise RawDataError("no dyads requested; expected at least one, e.g. 'USA-RUS'")
-
-    resolved = [parse_dyad(name, table, successions) for name in dyads]
+    inputs = read_inputs(raw_dir, nmc_version, verify=verify)
+    start, end = inputs.span(start, end)
+    resolved = [parse_dyad(name, inputs.table, successions) for name in dyads]
     check_distinct(resolved, dyads)
-    ids = [d.id for d in resolved]
-
-    shares = world_shares(nmc, params)
-    parts, dyad_meta = [], []
-    for dyad in resolved:
-        years = dyad_years(dyad, table, nmc, start, end)
-        for side in (0, 1):
-            part = code_side(dyad, side, years, shares, midb, dyadic, params)
-            part.insert(0, "dyad", dyad.id)
-            part.insert(2, "side", side)
-            part.insert(3, "state", dyad.states[side])
-            part.insert(4, "ccode", dyad.ccodes[side])
-            parts.append(part)
-        dyad_meta.append(
-            {
-                "id": dyad.id,
-                "states": list(dyad.states),
-                "ccodes": list(dyad.ccodes),
-                "first_year": years[0],
-                "last_year": years[-1],
-            }
-        )
-    order = {d: k for k, d in enumerate(ids)}
-    panel = pd.concat(parts, ignore_index=True)
-    panel = panel.sort_values(
-        ["dyad", "year", "side"], key=lambda s: s.map(order) if s.name == "dyad" else s
-    ).reset_index(drop=True)
-    panel = panel[list(PANEL_COLUMNS)]
-    for col in INT_COLUMNS:
-        panel[col] = panel[col].astype(np.int64)
-
-    raw_root = Path(raw_dir)
+    spans = [(d, dyad_years(d, inputs.table, inputs.nmc, start, end)) for d in resolved]
+    panel = code_dyads(inputs, spans, params)
+    dyad_meta = [
+        {
+            "id": dyad.id,
+            "states": list(dyad.states),
+            "ccodes": list(dyad.ccodes),
+            "first_year": years[0],
+            "last_year": years[-1],
+        }
+        for dyad, years in spans
+    ]
     provenance = {
         "package": "secdilemma",
         "package_version": version("secdilemma"),
-        "raw_files": [
-            {
-                "path": paths[key].relative_to(raw_root).as_posix(),
-                "sha256": sha256(paths[key]),
-                "bytes": paths[key].stat().st_size,
-                "citation": CITATIONS[key].format(v=nmc_version),
-            }
-            for key in ("nmc", "midb", "dyadic", "states")
-        ],
+        "raw_files": inputs.provenance_files(),
+        "raw_verified": inputs.verified,
         "nmc_version": nmc_version,
         "coding": params.as_dict(),
         "successions": {k: [list(s) for s in v] for k, v in successions.items()},
