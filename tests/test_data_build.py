@@ -180,3 +180,34 @@ def test_fixture_files_are_not_verified_and_say_so(tmp_path):
     nmc = prov["raw_files"][0]
     assert nmc["path"] == "cow_nmc/NMC-60-abridged.csv" and nmc["verified"] is False
     assert nmc["sha256"] == sha256(FIX / "cow_nmc" / "NMC-60-abridged.csv")
+
+
+def test_member_without_nmc_row_is_an_error_naming_it(tmp_path):
+    # RUS is a member 1950-1954 in the fixture state list; without its 1953 row the 1953
+    # world total would be USA 442 + CAN 179 = 621 instead of 1000, moving every share
+    raw = copy_fixture(tmp_path)
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    nmc.write_bytes(nmc.read_bytes().replace(b"RUS,365,1953,379,100,1,1,1,1,.1,2021\r\n", b""))
+    out = tmp_path / "out"
+    res = run_build("--raw", str(raw), "--dyads", "USA-RUS", "--out", str(out))
+    expect_failure(res, "the world total would be built from an incomplete system", out)
+    assert "system members per" in res.output and "have no NMC row: RUS (365) 1953" in res.output
+
+
+def test_nmc_row_of_a_non_member_is_an_error_naming_it(tmp_path):
+    # CAN is a member only 1950-1954 in the fixture state list; a 1955 row would enter the
+    # 1955 world total of FRN-GMY
+    raw = copy_fixture(tmp_path)
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    nmc.write_bytes(nmc.read_bytes() + b"CAN,20,1955,100,10,1,1,1,1,.1,2021\r\n")
+    with pytest.raises(RawDataError, match=r"not system members that year: CAN \(20\) 1955"):
+        build_panel(raw, ["FRN-GMY"], verify=False)
+    # the same row outside the years FRN-GMY uses (1954-1991) is irrelevant to USA-RUS
+    assert len(build_panel(raw, ["USA-RUS"], verify=False).panel) == 10
+
+
+def test_missing_value_is_not_a_missing_row():
+    # USA 1954 has milex -9 (a row with a missing value): the build runs; the 1954 world
+    # total is the sum of the usable values, RUS 379 + CAN 179 = 558
+    panel = build_panel(FIX, ["USA-RUS"], verify=False).panel
+    assert panel.loc[panel["year"] == 1954, "world_milex"].tolist() == [558, 558]

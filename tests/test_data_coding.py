@@ -9,6 +9,10 @@ Fixture NMC, USA (2), RUS (365), CAN (20), milex / milper:
     1953  442/100  379/100  179/50   1000 / 250
     1954   -9/110  379/100  179/40    558 / 250
 
+The fixture state list makes this a complete system: USA, CAN and RUS are
+members 1950-1954, FRN 1955-1956 and 1989-1991, GFR 1955-1956 and 1989-1990,
+GMY 1990-1991 (and 1816-1945), exactly the NMC rows (data.world.check_system).
+
 MIDB: 106 (1950) RUS side A hostlev 4 vs USA hostlev 1; 103 (1950) USA and
 RUS both on side A against CAN; 104 (1951) USA side A hostlev 1 vs RUS;
 101 (1952-53) USA side A hostlev 3 vs RUS hostlev 1; 102 (1954) RUS side A

@@ -236,3 +236,26 @@ def test_truncated_nmc_is_refused(tmp_path):
     nmc.write_bytes(cut)
     with pytest.raises(RawDataError, match=r"NMC-60-abridged\.csv: sha256 [0-9a-f]{64} \(756000 "):
         build_panel(raw, ["USA-RUS"])
+
+
+def test_deleted_state_year_is_named_not_absorbed(tmp_path):
+    # without the USA 1995 row the 1995 world total loses the USA and RUS 1995 would flip
+    # from de-escalate to build-up; instead the build refuses, naming the row
+    raw = raw_copy(tmp_path / "raw")
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    lines = nmc.read_bytes().split(b"\n")
+    kept = [ln for ln in lines if not ln.startswith(b"USA,2,1995,")]
+    assert len(kept) == len(lines) - 1
+    nmc.write_bytes(b"\n".join(kept))
+    with pytest.raises(RawDataError, match=r"have no NMC row: USA \(2\) 1995"):
+        build_panel(raw, ["USA-RUS"], verify=False)
+
+
+def test_truncated_nmc_unverified_still_refused_as_incomplete(tmp_path):
+    # with --allow-unverified-raw the truncated file parses, but every state from 700 on
+    # (and OMA after 2010) is missing from the system: AFG (700) is a member from 1919
+    raw = raw_copy(tmp_path / "raw")
+    nmc = raw / "cow_nmc" / "NMC-60-abridged.csv"
+    nmc.write_bytes(nmc.read_bytes()[:756_000])
+    with pytest.raises(RawDataError, match=r"have no NMC row: AFG \(700\) 1945, CHN \(710\) 1945"):
+        build_panel(raw, ["USA-RUS"], verify=False)

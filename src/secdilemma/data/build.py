@@ -36,6 +36,7 @@ from secdilemma.data.readers import (
     read_states,
 )
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
+from secdilemma.data.world import check_system
 from secdilemma.files import write_bytes
 
 DEFAULT_DYADS: tuple[str, ...] = (
@@ -392,6 +393,22 @@ def read_inputs(
     )
 
 
+def world_years(spans: list[tuple[Dyad, list[int]]]) -> list[int]:
+    """The years whose world totals a panel uses: each dyad's years and the year before.
+
+    Parameters
+    ----------
+    spans
+        Each dyad with its years.
+
+    Returns
+    -------
+    list of int
+        Sorted years.
+    """
+    return sorted({y for _, years in spans for y in range(years[0] - 1, years[-1] + 1)})
+
+
 def code_dyads(
     inputs: RawInputs,
     spans: list[tuple[Dyad, list[int]]],
@@ -413,7 +430,15 @@ def code_dyads(
     pandas.DataFrame
         One row per dyad, year and side (dyads in the given order), columns
         :data:`PANEL_COLUMNS`.
+
+    Raises
+    ------
+    RawDataError
+        If, in a year whose world total the panel uses (a panel year or the
+        year before it), a system member has no NMC row or an NMC row is not a
+        system member (:func:`secdilemma.data.world.check_system`).
     """
+    check_system(inputs.nmc, inputs.table, world_years(spans), source=str(inputs.paths["nmc"]))
     shares = world_shares(inputs.nmc, params)
     parts = []
     for dyad, years in spans:
@@ -503,6 +528,7 @@ def build_panel(
         }
         for dyad, years in spans
     ]
+    used = world_years(spans)
     provenance = {
         "package": "secdilemma",
         "package_version": version("secdilemma"),
@@ -513,7 +539,10 @@ def build_panel(
         "successions": {k: [list(s) for s in v] for k, v in successions.items()},
         "start": start,
         "end": end,
-        "world_total": "sum over all states in the NMC file with a usable value that year",
+        "world_total": "sum of the usable values (non-missing, non-zero) of all states in "
+        "the NMC file that year; the NMC rows of every year used "
+        f"({used[0]}-{used[-1]}) checked to be exactly the "
+        "system members of the state list",
         "dyads": dyad_meta,
     }
     return PanelBuild(panel=panel, provenance=provenance)
