@@ -155,10 +155,19 @@ def test_gfr_stands_in_for_gmy_1955_to_1990(panel):
     assert gmy.loc[1956, "move"] == 2 and frn.loc[1956, "move"] == 0
     # 1990: GFR entered MID 105 with hostlev 3 against FRN -> militarized for the German side
     assert gmy.loc[1990, "move"] == 3 and gmy.loc[1990, "milex"] == 500
-    # world 1990 = FRN 500 + GMY 600 + GFR 500 = 1600 (NMC lists both Germanies)
-    assert frn.loc[1990, "world_milex"] == 1600
-    # 1991 growth is GMY's own: (1000/1500) / (600/1600) - 1 = 7/9, not against GFR 1990
-    assert gmy.loc[1991, "milex_share_growth"] == pytest.approx(7 / 9)
+    # NMC lists both Germanies in 1990; GFR's 500 is left out of the world total because
+    # GMY's row covers it (data.world.WORLD_DUPLICATES): world 1990 = FRN 500 + GMY 600
+    assert frn.loc[1990, "world_milex"] == 1100
+    # GFR's own 1990 share is taken of that total: 500/1100 (1989: 500/1000)
+    assert gmy.loc[1990, "milex_share"] == pytest.approx(5 / 11)
+    # GMY's milper 1990 is -9, so GFR's milper (10) still counts: world 10 + 10 = 20
+    assert frn.loc[1990, "world_milper"] == 20
+    # 1991 growth is GMY's own: (1000/1500) / (600/1100) - 1 = 22/18 - 1 = 2/9
+    assert gmy.loc[1991, "milex_share_growth"] == pytest.approx(2 / 9)
+    # FRN 1991: (500/1500) / (500/1100) - 1 = -4/15, de-escalate; counting Germany twice
+    # (world 1990 = 1600) it would be (1/3) / (5/16) - 1 = +6.7 %, a build-up
+    assert frn.loc[1991, "milex_share_growth"] == pytest.approx(-4 / 15)
+    assert frn.loc[1991, "move"] == 0
     # years without a German state or without NMC rows are missing
     assert gmy.loc[1960:1988, "move"].isna().all() and frn.loc[1960:1988, "move"].isna().all()
     # first year of each series is missing (no growth, no MID entry)
@@ -192,3 +201,23 @@ def test_coding_params_out_of_range_are_named_errors(kwargs, pattern):
 def test_coding_params_in_range_are_accepted():
     params = CodingParams(build_up=0.025, de_escalate=0.1, min_hostility=5, decimals=0)
     assert params.as_dict()["build_up"] == 0.025
+
+
+def test_world_duplicate_left_out_per_variable():
+    # Yemen 1990 in NMC v6.0: YAR milex 1000000 milper 127; YEM milex -9 milper 127.
+    # YAR's milper is covered by YEM's and left out; its milex stays (YEM has none).
+    nmc = pd.DataFrame(
+        {
+            "ccode": [678, 679, 2],
+            "year": [1990, 1990, 1990],
+            "milex": [1000.0, np.nan, 9000.0],
+            "milper": [127.0, 127.0, 746.0],
+        }
+    )
+    shares = world_shares(nmc, CodingParams())
+    assert shares.loc[(2, 1990), "world_milex"] == 10000  # 9000 + YAR's 1000
+    assert shares.loc[(2, 1990), "world_milper"] == 873  # 746 + YEM's 127, not 1000
+    assert shares.loc[(678, 1990), "milper_share"] == pytest.approx(127 / 873)
+    # no duplicates given: the plain sum
+    plain = world_shares(nmc, CodingParams(), duplicates=())
+    assert plain.loc[(2, 1990), "world_milper"] == 1000

@@ -77,8 +77,16 @@ def nmc_rows() -> dict[tuple[int, int], tuple[float | None, float | None]]:
     return out
 
 
+# counted once in the world total (data/README.md, "The world total"): in 1990 NMC lists
+# West Germany (GFR 260) beside unified Germany (GMY 255), whose row covers it, and North
+# Yemen's milper (YAR 678) beside unified Yemen's (YEM 679); k = 0 milex, 1 milper
+LEFT_OUT = {(260, 1990, 0), (260, 1990, 1), (678, 1990, 1)}
+
+
 def share(rows, code: int, year: int, k: int) -> float | None:
-    world = sum(v[k] for (c, y), v in rows.items() if y == year and v[k])
+    world = sum(
+        v[k] for (c, y), v in rows.items() if y == year and v[k] and (c, y, k) not in LEFT_OUT
+    )
     value = rows.get((code, year), (None, None))[k]
     return value / world if value else None
 
@@ -259,3 +267,34 @@ def test_truncated_nmc_unverified_still_refused_as_incomplete(tmp_path):
     nmc.write_bytes(nmc.read_bytes()[:756_000])
     with pytest.raises(RawDataError, match=r"have no NMC row: AFG \(700\) 1945, CHN \(710\) 1945"):
         build_panel(raw, ["USA-RUS"], verify=False)
+
+
+def test_world_duplicates_are_the_only_unification_repeats():
+    # scan NMC for a spell start (a state's first year after a gap or at entry) whose
+    # milex or milper equals that of a spell ending the same year: exactly GMY/GFR and
+    # YEM/YAR in 1990, the two pairs in data.world.WORLD_DUPLICATES
+    rows = nmc_rows()
+    years_of: dict[int, set[int]] = {}
+    for c, y in rows:
+        years_of.setdefault(c, set()).add(y)
+    starts = [(c, y) for c, ys in years_of.items() for y in ys if y - 1 not in ys]
+    ends = [(c, y) for c, ys in years_of.items() for y in ys if y + 1 not in ys]
+    hits = set()
+    for c, y in starts:
+        for e, z in ends:
+            if e != c and z == y:
+                same = [k for k in (0, 1) if rows[(c, y)][k] and rows[(c, y)][k] == rows[(e, z)][k]]
+                if same:
+                    hits.add((c, e, y))
+    assert hits == {(255, 260, 1990), (679, 678, 1990)}
+    # Germany: GFR and GMY both have milex and milper in 1990 (both left out for GFR);
+    # Yemen: YEM has no milex in 1990, so only YAR's milper is left out
+    assert rows[(260, 1990)] == (35610000.0, 545.0) and rows[(255, 1990)] == (37200000.0, 545.0)
+    assert rows[(679, 1990)] == (None, 127.0) and rows[(678, 1990)] == (1000000.0, 127.0)
+
+
+def test_1990_world_total_counts_germany_once(panel):
+    rows = nmc_rows()
+    raw_sum = sum(v[0] for (c, y), v in rows.items() if y == 1990 and v[0])
+    got = panel.loc[panel["year"] == 1990, "world_milex"].unique().tolist()
+    assert got == [raw_sum - 35610000.0]  # GFR's 35.61 bn once, not twice

@@ -36,7 +36,7 @@ from secdilemma.data.readers import (
     read_states,
 )
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
-from secdilemma.data.world import check_system
+from secdilemma.data.world import check_system, exclusions
 from secdilemma.files import write_bytes
 
 DEFAULT_DYADS: tuple[str, ...] = (
@@ -542,7 +542,8 @@ def build_panel(
         "world_total": "sum of the usable values (non-missing, non-zero) of all states in "
         "the NMC file that year; the NMC rows of every year used "
         f"({used[0]}-{used[-1]}) checked to be exactly the "
-        "system members of the state list",
+        "system members of the state list; each state counted once (world_duplicates)",
+        "world_duplicates": exclusions(inputs.nmc),
         "dyads": dyad_meta,
     }
     return PanelBuild(panel=panel, provenance=provenance)

@@ -9,7 +9,8 @@ The rule, with the defaults of :class:`CodingParams`:
    (``sidea`` differs) overlapping it in years.
 2. Else the relative growth of the state's share of world military
    expenditure, ``g = share[t] / share[t-1] - 1`` with
-   ``share = milex / sum of milex over all NMC states with milex that year``:
+   ``share = milex / sum of milex over all NMC states with milex that year``
+   (each state counted once, :mod:`secdilemma.data.world`):
    ``build-up`` (2) if ``g > +0.05``, ``de-escalate`` (0) if ``g < -0.05``,
    ``hold`` (1) otherwise (the boundaries are ``hold``). ``g`` is rounded to
    10 decimals before the comparison so that a growth of exactly 5 % is not
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from secdilemma.data.states import Dyad
+from secdilemma.data.world import WORLD_DUPLICATES, Duplicate, exclusions
 
 MOVE_DE_ESCALATE, MOVE_HOLD, MOVE_BUILD_UP, MOVE_MILITARIZED = 0, 1, 2, 3
 
@@ -123,7 +125,11 @@ def _whole(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def world_shares(nmc: pd.DataFrame, params: CodingParams) -> pd.DataFrame:
+def world_shares(
+    nmc: pd.DataFrame,
+    params: CodingParams,
+    duplicates: tuple[Duplicate, ...] = WORLD_DUPLICATES,
+) -> pd.DataFrame:
     """Each state-year's share of world milex and milper, and their growth.
 
     Parameters
@@ -132,20 +138,32 @@ def world_shares(nmc: pd.DataFrame, params: CodingParams) -> pd.DataFrame:
         Output of :func:`secdilemma.data.readers.read_nmc`.
     params
         Coding parameters (``zero_is_missing``).
+    duplicates
+        State-years counted once in the world total
+        (:data:`secdilemma.data.world.WORLD_DUPLICATES`: GFR 1990 and YAR's
+        1990 milper, covered by unified Germany and Yemen).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by ``(ccode, year)``: ``milex``, ``milper`` (as in the
         source, NaN = missing), ``world_milex``, ``world_milper`` (sums over
-        all states with a usable value that year), ``milex_share``,
-        ``milper_share`` and their relative growth ``*_share_growth`` over the
-        same state's previous calendar year (NaN if either year is unusable).
+        all states with a usable value that year, duplicates left out),
+        ``milex_share``, ``milper_share`` (a left-out state's own share is
+        taken of that total) and their relative growth ``*_share_growth``
+        over the same state's previous calendar year (NaN if either year is
+        unusable).
     """
     df = nmc[["ccode", "year", "milex", "milper"]].copy()
+    left_out = exclusions(nmc, duplicates)
     for var in ("milex", "milper"):
         usable = df[var].where(df[var] > 0) if params.zero_is_missing else df[var]
-        world = usable.groupby(df["year"]).transform("sum", min_count=1)
+        counted = usable.copy()
+        for cell in left_out:
+            if cell["variable"] == var:
+                hit = (df["ccode"] == cell["ccode"]) & (df["year"] == cell["year"])
+                counted[hit] = np.nan
+        world = counted.groupby(df["year"]).transform("sum", min_count=1)
         df[f"world_{var}"] = world
         df[f"{var}_share"] = usable / world
     df = df.set_index(["ccode", "year"]).sort_index()

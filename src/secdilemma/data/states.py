@@ -19,7 +19,8 @@ from secdilemma.data.readers import RawDataError
 SUCCESSIONS: dict[str, tuple[tuple[str, int, int], ...]] = {"GMY": (("GFR", 1955, 1990),)}
 """Per state abbreviation: ``(stand-in abbreviation, first year, last year)``
 spells whose data stand for the state in a dyad. GFR is used for GMY in
-1955-1990 (NMC lists both GFR and unified GMY in 1990; GFR is used there)."""
+1955-1990 (NMC lists both GFR and unified GMY in 1990; GFR is used there, and
+counted once in the world total, :data:`secdilemma.data.world.WORLD_DUPLICATES`)."""
 
 
 @dataclass(frozen=True)

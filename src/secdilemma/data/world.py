@@ -1,4 +1,4 @@
-"""The world total that shares are taken of: a complete system.
+"""The world total that shares are taken of: a complete system, each state counted once.
 
 A state's share of world military expenditure (DESIGN §6) is only as good as
 the world total beneath it. An incomplete system silently moves every share:
@@ -9,14 +9,116 @@ to build-up). :func:`check_system` makes that an error naming the missing
 rows. A member whose NMC row has ``milex = -9`` is *not* missing a row: the
 source says its spending is unknown, and it is left out of that year's total
 as documented (``world_milex`` is a sum over the usable values).
+
+A state counted twice lowers every share too. In a unification year NMC lists
+both the predecessor and the unified state, the unified state's row repeating
+the predecessor's figures (:data:`WORLD_DUPLICATES`: Germany and Yemen in
+1990). The predecessor's value is left out of the world total
+(:func:`exclusions`); the predecessor's own share (a dyad that uses it, such
+as GFR for Germany in 1990) is taken of that total.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
 from secdilemma.data.readers import RawDataError
 from secdilemma.data.states import StateTable
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A predecessor state-year whose figures the unified state's row repeats.
+
+    Parameters
+    ----------
+    ccode, abb
+        The predecessor (its value is left out of the world total).
+    covered_by, covered_abb
+        The unified state whose row of the same year covers it.
+    year
+        The unification year (both rows exist in NMC).
+    reason
+        What the raw file shows, for the provenance record.
+    """
+
+    ccode: int
+    abb: str
+    covered_by: int
+    covered_abb: str
+    year: int
+    reason: str
+
+
+WORLD_DUPLICATES: tuple[Duplicate, ...] = (
+    Duplicate(
+        260,
+        "GFR",
+        255,
+        "GMY",
+        1990,
+        "NMC v6.0 lists West Germany (GFR 260: milex 35,610,000, milper 545) and unified "
+        "Germany (GMY 255: milex 37,200,000, milper 545) in 1990; GMY's row covers the "
+        "Federal Republic (same personnel), so GFR's values are left out of the 1990 "
+        "world total (GDR 265's milper 137 is not in GMY's 545 and stays)",
+    ),
+    Duplicate(
+        678,
+        "YAR",
+        679,
+        "YEM",
+        1990,
+        "NMC v6.0 lists North Yemen (YAR 678: milex 1,000,000, milper 127) and unified "
+        "Yemen (YEM 679: milex -9, milper 127) in 1990; YEM's milper repeats YAR's, so "
+        "YAR's milper is left out of the 1990 world total (its milex stays: YEM has none)",
+    ),
+)
+"""The unification years in which NMC counts a state twice. A predecessor's value
+(``milex`` or ``milper``) is left out of the world total where the unified state
+has a value of the same variable that year. A scan of NMC v6.0 for spell starts
+repeating a same-year spell end's milex or milper finds exactly these two."""
+
+
+def exclusions(
+    nmc: pd.DataFrame, duplicates: tuple[Duplicate, ...] = WORLD_DUPLICATES
+) -> list[dict[str, int | str]]:
+    """The predecessor values left out of the world total, as applied to ``nmc``.
+
+    Parameters
+    ----------
+    nmc
+        Output of :func:`secdilemma.data.readers.read_nmc`.
+    duplicates
+        Candidate duplicates; each applies per variable only where both rows
+        exist and both have a value of that variable.
+
+    Returns
+    -------
+    list of dict
+        ``{"ccode", "state", "year", "variable", "covered_by", "reason"}`` per
+        value left out (recorded in the provenance).
+    """
+    values = nmc.set_index(["ccode", "year"])[["milex", "milper"]]
+    out: list[dict[str, int | str]] = []
+    for dup in duplicates:
+        own, cover = (dup.ccode, dup.year), (dup.covered_by, dup.year)
+        if own not in values.index or cover not in values.index:
+            continue
+        for var in ("milex", "milper"):
+            if pd.notna(values.loc[own, var]) and pd.notna(values.loc[cover, var]):
+                out.append(
+                    {
+                        "ccode": dup.ccode,
+                        "state": dup.abb,
+                        "year": dup.year,
+                        "variable": var,
+                        "covered_by": dup.covered_abb,
+                        "reason": dup.reason,
+                    }
+                )
+    return out
 
 
 def check_system(
