@@ -1,6 +1,7 @@
 """The panel builder and ``secdilemma data build``: outputs, determinism, bad input."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -211,3 +212,35 @@ def test_missing_value_is_not_a_missing_row():
     # total is the sum of the usable values, RUS 379 + CAN 179 = 558
     panel = build_panel(FIX, ["USA-RUS"], verify=False).panel
     assert panel.loc[panel["year"] == 1954, "world_milex"].tolist() == [558, 558]
+
+
+def test_out_that_is_a_file_fails_before_any_work(tmp_path):
+    out = tmp_path / "panel.csv"
+    out.write_text("not a folder")
+    # the raw folder does not exist either: the --out check comes first
+    res = run_build("--raw", str(tmp_path / "absent"), "--out", str(out))
+    assert res.exit_code == 2, res.output
+    assert f"--out {out}: is a file; expected a directory" in res.output
+    assert out.read_text() == "not a folder"
+
+
+def test_out_under_a_file_fails_before_any_work(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    out = blocker / "sub"
+    res = run_build("--raw", str(tmp_path / "absent"), "--out", str(out))
+    assert res.exit_code == 2, res.output
+    assert f"{blocker} is not a folder" in res.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into a read-only folder")
+def test_unwritable_out_fails_before_any_work(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        res = run_build("--raw", str(tmp_path / "absent"), "--out", str(locked / "out"))
+    finally:
+        locked.chmod(0o700)
+    assert res.exit_code == 2, res.output
+    assert "is not writable" in res.output

@@ -9,14 +9,18 @@ import typer
 
 from secdilemma.cli.app import app
 from secdilemma.data.build import (
+    CODEBOOK_FILE,
     DEFAULT_DYADS,
     DEFAULT_START,
     PANEL_FILE,
+    PROVENANCE_FILE,
     build_panel,
+    check_out_dirs,
     write_panel,
 )
 from secdilemma.data.coding import CodingParams, CodingParamsError
 from secdilemma.data.readers import RawDataError
+from secdilemma.files import OutputPathError
 
 data_app = typer.Typer(
     help="Historical dyads from Correlates of War data: build, fetch, plot.",
@@ -81,7 +85,9 @@ def build(
     ] = False,
 ) -> None:
     """Build the dyad panel from raw COW files: panel CSV, codebook and provenance."""
+    targets = [out, bundled_dir()] if bundle else [out]
     try:
+        check_out_dirs(targets, (PANEL_FILE, CODEBOOK_FILE, PROVENANCE_FILE))
         params = CodingParams(
             build_up=build_up, de_escalate=de_escalate, min_hostility=min_hostility
         )
@@ -94,10 +100,9 @@ def build(
             nmc_version,
             verify=not allow_unverified_raw,
         )
-    except (RawDataError, CodingParamsError) as err:
+    except (RawDataError, CodingParamsError, OutputPathError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
-    targets = [out, bundled_dir()] if bundle else [out]
     for path in write_panel(result, targets):
         typer.echo(f"wrote {path}")
 

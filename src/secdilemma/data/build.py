@@ -37,7 +37,7 @@ from secdilemma.data.readers import (
 )
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
 from secdilemma.data.world import check_system, exclusions
-from secdilemma.files import write_bytes
+from secdilemma.files import OutputPathError, check_output_path, write_bytes
 
 DEFAULT_DYADS: tuple[str, ...] = (
     "USA-RUS",
@@ -574,6 +574,40 @@ def render(build: PanelBuild) -> dict[str, bytes]:
     }
     prov_json = (json.dumps(provenance, indent=2, sort_keys=True) + "\n").encode()
     return {PANEL_FILE: panel_csv, CODEBOOK_FILE: codebook_csv, PROVENANCE_FILE: prov_json}
+
+
+def check_out_dirs(
+    out_dirs: list[Path] | tuple[Path, ...], names: tuple[str, ...], option: str = "--out"
+) -> list[Path]:
+    """Check, before any work, that every output file can be written.
+
+    Parameters
+    ----------
+    out_dirs
+        Target directories (may not exist yet).
+    names
+        File names to be written into each.
+    option
+        The option naming the directory, for the message.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The directories.
+
+    Raises
+    ------
+    secdilemma.files.OutputPathError
+        If a directory is an existing file, lies under a file, or cannot be
+        written, or a target file is a directory (the message names it).
+    """
+    dirs = [Path(d) for d in out_dirs]
+    for out in dirs:
+        if out.exists() and not out.is_dir():
+            raise OutputPathError(f"{option} {out}: is a file; expected a directory")
+        for name in names:
+            check_output_path(out / name, option=option)
+    return dirs
 
 
 def write_panel(build: PanelBuild, out_dirs: list[Path] | tuple[Path, ...]) -> list[Path]:

@@ -74,6 +74,10 @@ def fetch_raw(dest: Path | str) -> dict[str, Path]:
     """Download the raw files the panel builder needs into ``dest``.
 
     Files already present with the right checksum are not downloaded again.
+    pooch downloads each file into a temporary file in the target folder,
+    checks its hash and only then moves it into place, so an interrupted or
+    corrupt download leaves no partial file under the final name (the same
+    guarantee as :func:`secdilemma.files.atomic_path`).
     The dyadic MID file comes as the original Stata ``.dta`` (the shared raw
     folder also holds a CSV conversion; the builder reads either).
 
