@@ -151,3 +151,43 @@ def test_data_figure(fixture_csv, tmp_path):
 def test_bad_year_selection_is_a_named_error(fixture_csv, years, pattern):
     with pytest.raises(PanelError, match=pattern):
         load_dyads(years=years, path=fixture_csv)
+
+
+TD_FILES = ("td_panel.csv", "td_dyads.csv", "td_left_out.csv", "td_world.csv")
+
+
+def test_bundled_rivalry_copy_equals_committed_processed():
+    if not (PROCESSED / "td_panel.csv").is_file():
+        pytest.skip(f"no committed rivalry panel at {PROCESSED} (installed without the checkout)")
+    bundled = bundled_panel_path("rivalries").parent
+    for name in (*TD_FILES, "td_codebook.csv", "td_provenance.json"):
+        assert (bundled / name).read_bytes() == (PROCESSED / name).read_bytes(), name
+
+
+def test_bundled_rivalry_panel_is_a_second_named_panel():
+    ds = load_dyads(panel="rivalries")
+    validate_panel(ds)
+    # 118 Thompson-Dreyer rivalries active after 1945, in 110 pairs (8 pairs have 2 spells)
+    assert ds.sizes["dyad"] == 110
+    assert int(ds["year"].min()) == 1946 and int(ds["year"].max()) == 2014
+    assert set(ds["rivalry_type"].values) == {
+        "spatial",
+        "positional",
+        "ideological",
+        "interventionary",
+    }
+    assert ds["n_spells"].values.sum() == 118
+    usa = ds.sel(dyad="USA-RUS")
+    assert str(usa["rivalry_spells"].values) == "1945-1989+2007-2010"
+    assert str(usa["region"].values) == "Global"
+    # the default stays the 12 dyads
+    assert load_dyads().sizes["dyad"] == 12
+    with pytest.raises(PanelError, match=r"unknown panel 'wars'; the bundled panels are"):
+        load_dyads(panel="wars")
+    with pytest.raises(PanelError, match="not both"):
+        load_dyads(panel="rivalries", path=PROCESSED / "dyads.csv")
+
+
+def test_duplicate_names_are_an_error(fixture_csv):
+    with pytest.raises(PanelError, match=r"dyad USA-RUS requested twice \('RUS-USA'\)"):
+        load_dyads(["USA-RUS", "RUS-USA"], path=fixture_csv)

@@ -24,6 +24,7 @@ from secdilemma.data.build import (
 )
 from secdilemma.data.fetch import REGISTRY, fetch_raw
 from secdilemma.data.readers import RawDataError, read_dyadic_mid
+from secdilemma.data.rivalry_panel import build_rivalry_panel, render_rivalries, rivalry_file_names
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = Path(os.environ.get("SECDILEMMA_RAW", ROOT.parent / "shared" / "data" / "raw"))
@@ -298,3 +299,100 @@ def test_1990_world_total_counts_germany_once(panel):
     raw_sum = sum(v[0] for (c, y), v in rows.items() if y == 1990 and v[0])
     got = panel.loc[panel["year"] == 1990, "world_milex"].unique().tolist()
     assert got == [raw_sum - 35610000.0]  # GFR's 35.61 bn once, not twice
+
+
+# --- the Thompson-Dreyer rivalry panel (data/processed/td_*) --------------------------
+
+
+@pytest.fixture(scope="module")
+def td_rebuilt() -> dict[str, bytes]:
+    return render_rivalries(build_rivalry_panel(RAW, "td"))
+
+
+@pytest.fixture(scope="module")
+def td_panel() -> pd.DataFrame:
+    return pd.read_csv(PROCESSED / "td_panel.csv", keep_default_na=False, na_values=[""])
+
+
+def test_committed_rivalry_panel_rebuilt_byte_for_byte(td_rebuilt):
+    names = rivalry_file_names("td")
+    for key in ("panel", "dyads", "left_out", "world", "codebook"):
+        assert td_rebuilt[names[key]] == (PROCESSED / names[key]).read_bytes(), key
+    new = json.loads(td_rebuilt[names["provenance"]])
+    old = json.loads((PROCESSED / names["provenance"]).read_text())
+    new.pop("package_version")
+    old.pop("package_version")
+    assert new == old
+
+
+def test_every_td_rivalry_is_in_the_panel_or_left_out():
+    with (RAW / "rivalries" / "td_rivalries_peacesciencer.csv").open(newline="") as fh:
+        listed = {r["rivalryno"]: r for r in csv.DictReader(fh)}
+    dyads = pd.read_csv(PROCESSED / "td_dyads.csv", dtype={"rivalry_id": str})
+    left = pd.read_csv(PROCESSED / "td_left_out.csv", dtype={"rivalry_id": str})
+    in_panel = [i for ids in dyads["rivalry_id"] for i in ids.split("+")]
+    assert sorted(in_panel + left["rivalry_id"].tolist()) == sorted(listed)
+    assert len(in_panel) == len(set(in_panel)) == 118  # active after 1945
+    # every left-out rivalry ended before 1946 (none lacks a state or NMC data)
+    assert all(int(listed[i]["endyear"]) < 1946 for i in left["rivalry_id"])
+    assert len(dyads) == len(set(dyads["dyad"])) == 110  # 8 pairs have two spells
+
+
+# War years of rivalries outside the bundled 12, from the raw files (file lines quoted):
+# NMC v6.0 (stateabb, ccode, year, milex, milper, ...) and MIDB 5.0 (dispnum, ccode,
+# styear, sidea, hostlev). In each, both states entered a MID against the other that
+# year on opposite sides with hostlev >= 2, so both moves are militarized (3).
+WAR_YEARS = [
+    # Ogaden war. NMC: SOM,520,1977,31771,53 / ETH,530,1977,135265,225.
+    # MIDB 2069: SOM sidea 1 hostlev 5, ETH sidea 0 hostlev 5, both from 1977.
+    ("SOM-ETH", 1977, (520, 530), (31771, 135265), (53, 225), (5, 5)),
+    # Sino-Indian war. NMC: CHN,710,1962,9329700,2300 / IND,750,1962,909968,800.
+    # MIDB 1466: CHN sidea 0 hostlev 2, IND sidea 1 hostlev 4, 1962.
+    ("CHN-IND", 1962, (710, 750), (9329700, 909968), (2300, 800), (2, 4)),
+    # Invasion of Kuwait. NMC: IRQ,645,1990,8610000,1390 / KUW,690,1990,13100000,7.
+    # MIDB 3957: IRQ sidea 1 hostlev 5, KUW sidea 0 hostlev 4, from 1990.
+    ("IRQ-KUW", 1990, (645, 690), (8610000, 13100000), (1390, 7), (5, 4)),
+    # Eritrean-Ethiopian war. NMC: ETH,530,1998,387000,200 / ERI,531,1998,297000,100.
+    # MIDB 4258: ETH sidea 0 hostlev 5, ERI sidea 1 hostlev 5, from 1998.
+    ("ETH-ERI", 1998, (530, 531), (387000, 297000), (200, 100), (5, 5)),
+]
+
+
+@pytest.mark.parametrize(("dyad", "year", "codes", "milex", "milper", "hostility"), WAR_YEARS)
+def test_rivalry_war_years_by_hand(td_panel, dyad, year, codes, milex, milper, hostility):
+    got = td_panel[(td_panel["dyad"] == dyad) & (td_panel["year"] == year)].set_index("side")
+    assert got["ccode"].tolist() == list(codes)
+    assert got["move"].tolist() == [3.0, 3.0]
+    assert got["milex"].tolist() == list(milex)
+    assert got["milper"].tolist() == list(milper)
+    assert got["hostility"].tolist() == list(hostility)
+
+
+# the stdlib recomputation (expected_move above) for rivalry dyad-years, war or not
+TD_SPOTS = [
+    ("SOM-ETH", 1976, (520, 530)),
+    ("SOM-ETH", 1979, (520, 530)),
+    ("CHN-IND", 1963, (710, 750)),
+    ("IRQ-KUW", 1989, (645, 690)),
+    ("ETH-ERI", 2005, (530, 531)),
+    ("ARM-AZE", 1993, (371, 373)),
+    ("ARG-UKG", 1982, (160, 200)),
+    ("GMY-GDR", 1990, (260, 265)),
+]
+
+
+@pytest.mark.parametrize(("dyad", "year", "codes"), TD_SPOTS)
+def test_rivalry_spots_against_source(td_panel, dyad, year, codes):
+    rows = nmc_rows()
+    with (RAW / "cow_mid" / "MIDB 5.0.csv").open(newline="") as fh:
+        midb = [
+            {k: int(r[k]) for k in ("dispnum", "ccode", "styear", "endyear", "sidea", "hostlev")}
+            for r in csv.DictReader(fh)
+        ]
+    got = td_panel[(td_panel["dyad"] == dyad) & (td_panel["year"] == year)].set_index("side")
+    for side in (0, 1):
+        code, partner = codes[side], codes[1 - side]
+        assert got.loc[side, "source_ccode"] == code
+        want = expected_move(rows, midb, code, partner, year)
+        move = got.loc[side, "move"]
+        assert pd.isna(move) if want is None else move == want, (dyad, year, side)

@@ -114,6 +114,75 @@ def _check_unique_dyads(panel: xr.Dataset, source: str) -> None:
         seen[key] = dyad
 
 
+def grouping_attributes(panel: xr.Dataset) -> list[str]:
+    """The dyad coords a panel can be grouped by.
+
+    Parameters
+    ----------
+    panel
+        A panel.
+
+    Returns
+    -------
+    list of str
+        Names of the coords over ``dyad`` alone holding text or bools (for a
+        rivalry panel ``rivalry_type``, ``region``, ``type_spatial``, ...),
+        sorted. Ids and names that differ per dyad (``dyad``,
+        ``rivalry_id``, ``rivalry_name``, ``rivalry_spells``,
+        ``listed_pairs``) and numbers are not categories and are left out.
+    """
+    not_categories = {"dyad", "rivalry_id", "rivalry_name", "rivalry_spells", "listed_pairs"}
+    out = []
+    for name, coord in panel.coords.items():
+        if coord.dims != ("dyad",) or name in not_categories:
+            continue
+        if coord.dtype.kind in ("U", "S", "O", "b"):
+            out.append(str(name))
+    return sorted(out)
+
+
+def grouping(panel: xr.Dataset, attribute: str) -> tuple[NDArray[np.int64], tuple[str, ...]]:
+    """Codes and labels of a categorical dyad attribute, for a hierarchical group.
+
+    Parameters
+    ----------
+    panel
+        A panel with the attribute as a coord over ``dyad``.
+    attribute
+        One of :func:`grouping_attributes` (e.g. ``"rivalry_type"``,
+        ``"region"``).
+
+    Returns
+    -------
+    codes
+        ``(dyad,)`` index into ``labels`` of each dyad's value.
+    labels
+        The distinct values, sorted (bools as ``"False"``, ``"True"``).
+
+    Raises
+    ------
+    PanelError
+        If the attribute does not exist or is not categorical (the message
+        lists the available ones), or a dyad's value is empty.
+    """
+    available = grouping_attributes(panel)
+    if attribute not in available:
+        raise PanelError(
+            f"grouping attribute {attribute!r} is not a categorical dyad coord of this panel; "
+            f"available: {available or 'none (a rivalry panel has rivalry_type, region, ...)'}"
+        )
+    values = np.asarray(panel[attribute].values).astype(str)
+    empty = [str(d) for d, v in zip(panel["dyad"].values, values, strict=True) if v == ""]
+    if empty:
+        raise PanelError(
+            f"grouping attribute {attribute!r} is empty for dyad(s) {empty[:10]}; expected a "
+            "value for every dyad"
+        )
+    labels = tuple(sorted(set(values.tolist())))
+    codes = np.array([labels.index(v) for v in values], dtype=np.int64)
+    return codes, labels
+
+
 def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Moves shifted so that every dyad's series starts at period 0.
 

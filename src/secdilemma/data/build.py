@@ -35,6 +35,13 @@ from secdilemma.data.readers import (
     read_nmc,
     read_states,
 )
+from secdilemma.data.sipri import (
+    SIPRI_CITATION,
+    SIPRI_FILE,
+    apply_sipri,
+    read_sipri,
+    sipri_growth,
+)
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
 from secdilemma.data.world import check_system, exclusions
 from secdilemma.files import OutputPathError, check_output_path, write_bytes
@@ -156,6 +163,21 @@ CODEBOOK: tuple[tuple[str, str, str, str], ...] = (
 """Codebook rows: column, units, meaning, source."""
 
 PANEL_COLUMNS = tuple(row[0] for row in CODEBOOK)
+
+SIPRI_CODEBOOK: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "sipri_growth",
+        "fraction",
+        "real growth of the state's SIPRI constant-price military expenditure over the "
+        "previous year (same SIPRI series); codes the move under --milex sipri. Derived "
+        "from the SIPRI extract, which may not be redistributed: never committed",
+        "SIPRI Military Expenditure Database 2024, via this package",
+    ),
+)
+"""Codebook row of the extra column of a panel coded from SIPRI (``--milex sipri``)."""
+
+MILEX_SOURCES = ("nmc", "sipri")
+"""Sources of the spending moves: NMC share-of-world growth (default) or SIPRI real growth."""
 INT_COLUMNS = (
     "year",
     "side",
@@ -177,6 +199,7 @@ CITATIONS = {
     "Resolution 63(3): 811-835. Dyadic MID v4.02, https://correlatesofwar.org/data-sets/mids/",
     "states": "Correlates of War Project (2017), State System Membership List, v2016, "
     "https://correlatesofwar.org/data-sets/state-system-membership/",
+    "sipri": SIPRI_CITATION,
 }
 
 
@@ -318,7 +341,8 @@ class RawInputs:
         Raises
         ------
         RawDataError
-            If ``end`` is after the MID data or ``start`` after ``end``.
+            If the span lies outside the data: ``end`` after the MID data
+            or before the NMC data, or ``start`` after ``end``.
         """
         last_mid = int(self.midb["endyear"].max())
         last = min(int(self.nmc["year"].max()), last_mid)
@@ -335,13 +359,28 @@ class RawInputs:
                 f"expected end >= {first_nmc}"
             )
         if start > end:
-            raise RawDataError(f"start {start} is after end {end}; expected start <= end")
+            raise RawDataError(
+                f"--start {start} is after --end {end} (the default end is the last year of "
+                "both the NMC and the MID data); expected start <= end"
+            )
         return int(start), end
 
-    def provenance_files(self) -> list[dict]:
-        """The raw-file entries of a provenance record (with citations)."""
+    def provenance_files(self, citations: dict[str, str] | None = None) -> list[dict]:
+        """The raw-file entries of a provenance record (with citations).
+
+        Parameters
+        ----------
+        citations
+            Citations of the extra files (by key), beside :data:`CITATIONS`.
+
+        Returns
+        -------
+        list of dict
+            One entry per file: path, sha256, bytes, verified, citation.
+        """
+        known = {**CITATIONS, **(citations or {})}
         return [
-            {**self.files[key], "citation": CITATIONS[key].format(v=self.nmc_version)}
+            {**self.files[key], "citation": known[key].format(v=self.nmc_version)}
             for key in self.paths
         ]
 
@@ -391,6 +430,59 @@ def read_inputs(
         nmc_version=nmc_version,
         verified=verify,
     )
+
+
+def milex_files(milex: str) -> dict[str, tuple[str, ...]]:
+    """The extra raw files a spending source needs.
+
+    Parameters
+    ----------
+    milex
+        ``"nmc"`` or ``"sipri"``.
+
+    Returns
+    -------
+    dict
+        ``{}`` for NMC, ``{"sipri": (SIPRI_FILE,)}`` for SIPRI.
+
+    Raises
+    ------
+    RawDataError
+        If ``milex`` is not one of :data:`MILEX_SOURCES`.
+    """
+    if milex not in MILEX_SOURCES:
+        raise RawDataError(
+            f"unknown --milex {milex!r}; expected one of {list(MILEX_SOURCES)} (nmc: share of "
+            "world NMC expenditure, sipri: SIPRI constant-price real growth)"
+        )
+    return {"sipri": (SIPRI_FILE,)} if milex == "sipri" else {}
+
+
+def recode_milex(
+    inputs: RawInputs, panel: pd.DataFrame, milex: str, params: CodingParams
+) -> pd.DataFrame:
+    """The panel with its spending moves from ``milex`` (NMC: unchanged).
+
+    Parameters
+    ----------
+    inputs
+        The raw inputs (with the SIPRI file for ``"sipri"``).
+    panel
+        A long panel coded from NMC.
+    milex
+        ``"nmc"`` or ``"sipri"``.
+    params
+        Thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``panel`` itself, or the SIPRI-coded copy with ``sipri_growth``
+        (:func:`secdilemma.data.sipri.apply_sipri`).
+    """
+    if milex == "nmc":
+        return panel
+    return apply_sipri(panel, sipri_growth(read_sipri(inputs.paths["sipri"])), params)
 
 
 def world_years(spans: list[tuple[Dyad, list[int]]]) -> list[int]:
@@ -470,6 +562,7 @@ def build_panel(
     successions: dict[str, tuple[tuple[str, int, int], ...]] | None = None,
     *,
     verify: bool = True,
+    milex: str = "nmc",
 ) -> PanelBuild:
     """Read, validate and code the raw COW files into the dyad panel.
 
@@ -494,6 +587,10 @@ def build_panel(
         (default). ``False`` (``--allow-unverified-raw``) builds from any
         bytes; the provenance records ``raw_verified: false`` and each file's
         actual hash.
+    milex
+        Source of the spending moves: ``"nmc"`` (share of world NMC
+        expenditure, DESIGN §6) or ``"sipri"`` (SIPRI constant-price real
+        growth, :mod:`secdilemma.data.sipri`; adds ``sipri_growth``).
 
     Returns
     -------
@@ -512,12 +609,13 @@ def build_panel(
     successions = SUCCESSIONS if successions is None else successions
     if not dyads:
         raise RawDataError("no dyads requested; expected at least one, e.g. 'USA-RUS'")
-    inputs = read_inputs(raw_dir, nmc_version, verify=verify)
+    extra = milex_files(milex)
+    inputs = read_inputs(raw_dir, nmc_version, verify=verify, extra=extra)
     start, end = inputs.span(start, end)
     resolved = [parse_dyad(name, inputs.table, successions) for name in dyads]
     check_distinct(resolved, dyads)
     spans = [(d, dyad_years(d, inputs.table, inputs.nmc, start, end)) for d in resolved]
-    panel = code_dyads(inputs, spans, params)
+    panel = recode_milex(inputs, code_dyads(inputs, spans, params), milex, params)
     dyad_meta = [
         {
             "id": dyad.id,
@@ -535,6 +633,7 @@ def build_panel(
         "raw_files": inputs.provenance_files(),
         "raw_verified": inputs.verified,
         "nmc_version": nmc_version,
+        "milex_source": milex,
         "coding": params.as_dict(),
         "successions": {k: [list(s) for s in v] for k, v in successions.items()},
         "start": start,
@@ -565,7 +664,8 @@ def render(build: PanelBuild) -> dict[str, bytes]:
     panel_csv = build.panel.to_csv(
         index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
     ).encode()
-    codebook = pd.DataFrame(list(CODEBOOK), columns=["column", "units", "meaning", "source"])
+    rows = [row for row in (*CODEBOOK, *SIPRI_CODEBOOK) if row[0] in build.panel.columns]
+    codebook = pd.DataFrame(rows, columns=["column", "units", "meaning", "source"])
     codebook_csv = codebook.to_csv(index=False, lineterminator="\n").encode()
     provenance = dict(build.provenance)
     provenance["outputs"] = {
