@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +23,7 @@ from secdilemma.data.build import (
     render,
     sha256,
 )
+from secdilemma.data.coding import CodingParams
 from secdilemma.data.fetch import REGISTRY, fetch_raw
 from secdilemma.data.readers import RawDataError, read_dyadic_mid
 from secdilemma.data.rivalry_panel import build_rivalry_panel, render_rivalries, rivalry_file_names
@@ -396,3 +398,38 @@ def test_rivalry_spots_against_source(td_panel, dyad, year, codes):
         want = expected_move(rows, midb, code, partner, year)
         move = got.loc[side, "move"]
         assert pd.isna(move) if want is None else move == want, (dyad, year, side)
+
+
+# --- SIPRI codings and their agreement with NMC (data/processed/sipri_moves.csv ...) ---
+
+
+def test_committed_sipri_moves_and_agreement_rebuilt_byte_for_byte():
+    from secdilemma.data.codings import render_codings, sipri_moves
+
+    files = render_codings(sipri_moves(RAW))
+    for name, content in files.items():
+        assert content == (PROCESSED / name).read_bytes(), name
+    bundled = Path(__file__).resolve().parents[1] / "src" / "secdilemma" / "data" / "bundled"
+    assert (bundled / "sipri_moves.csv").read_bytes() == files["sipri_moves.csv"]
+
+
+def test_sipri_moves_by_hand():
+    # SIPRI extract lines 2, 3, 7, 8 (US$ m, constant 2022): USA 1949 168952.465883,
+    # 1950 181574.741364, 1954 486158.967242, 1955 460192.782863. No MID onset of the
+    # USA against RUS in 1950 or 1955 (the NMC-coded panel has mid_onset 0).
+    #   1950: 181574.741364 / 168952.465883 - 1 = +7.47 %: build-up at 2.5 and 5 %, hold at 10 %
+    #   1955: 460192.782863 / 486158.967242 - 1 = -5.34 %: de-escalate at 2.5 and 5 %, hold at 10 %
+    # NMC codes USA 1950 as build-up too: share growth +11.99 % (14559000 of 44600042 against
+    # 13503000 of the 1949 world)
+    moves = pd.read_csv(PROCESSED / "sipri_moves.csv", keep_default_na=False, na_values=[""])
+    usa = moves[(moves["panel"] == "dyads") & (moves["dyad"] == "USA-RUS") & (moves["side"] == 0)]
+    usa = usa.set_index("year")
+    assert usa.loc[1950, ["move_2.5", "move_5", "move_10"]].tolist() == [2, 2, 1]
+    assert usa.loc[1955, ["move_2.5", "move_5", "move_10"]].tolist() == [0, 0, 1]
+
+
+def test_recoded_thresholds_equal_fresh_builds(panel):
+    from secdilemma.data.codings import recode
+
+    fresh = build_panel(RAW, params=CodingParams(build_up=0.025, de_escalate=0.025)).panel
+    np.testing.assert_array_equal(recode(panel, "nmc", 0.025), fresh["move"].to_numpy())

@@ -190,6 +190,54 @@ def build(
         typer.echo(f"wrote {path}")
 
 
+@data_app.command("codings")
+def codings(
+    raw: Annotated[Path, typer.Option(help="Raw data directory laid out like ../shared/data/raw.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("data/processed"),
+    allow_unverified_raw: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unverified-raw",
+            help="Build even if a raw file's sha256 differs from the registered one.",
+        ),
+    ] = False,
+    bundle: Annotated[
+        bool,
+        typer.Option(help="Also replace the SIPRI moves shipped inside the package."),
+    ] = False,
+) -> None:
+    """SIPRI-coded moves of both bundled panels and their agreement with the NMC coding.
+
+    Writes sipri_moves.csv (moves only: the SIPRI extract may not be
+    redistributed), coding_agreement.csv and coding_agreement.md.
+    """
+    from secdilemma.data.codings import (
+        AGREEMENT_FILES,
+        SIPRI_MOVES_FILE,
+        check_moves_match_panels,
+        render_codings,
+        sipri_moves,
+    )
+    from secdilemma.files import write_bytes
+
+    try:
+        check_out_dirs([out], (SIPRI_MOVES_FILE, *AGREEMENT_FILES))
+        if bundle:
+            check_out_dirs([bundled_dir()], (SIPRI_MOVES_FILE,), option="--bundle")
+        moves = sipri_moves(raw, verify=not allow_unverified_raw)
+        check_moves_match_panels(moves)
+    except (RawDataError, OutputPathError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    files = render_codings(moves)
+    targets = [(out, name) for name in files]
+    if bundle:
+        targets.append((bundled_dir(), SIPRI_MOVES_FILE))
+    for folder, name in targets:
+        folder.mkdir(parents=True, exist_ok=True)
+        typer.echo(f"wrote {write_bytes(folder / name, files[name])}")
+
+
 @data_app.command("fetch")
 def fetch(
     dest: Annotated[Path, typer.Argument(help="Directory to download the raw files into.")],

@@ -482,7 +482,13 @@ def recode_milex(
     """
     if milex == "nmc":
         return panel
-    return apply_sipri(panel, sipri_growth(read_sipri(inputs.paths["sipri"])), params)
+    members = {
+        (int(code), year)
+        for code in panel["source_ccode"].unique()
+        for year in inputs.table.member_years(int(code))
+    }
+    growth = sipri_growth(read_sipri(inputs.paths["sipri"]))
+    return apply_sipri(panel, growth, params, members)
 
 
 def world_years(spans: list[tuple[Dyad, list[int]]]) -> list[int]:

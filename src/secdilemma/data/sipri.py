@@ -24,6 +24,9 @@ Rules (data/README.md, "SIPRI coding"):
   Federal Republic until unification (:data:`SIPRI_STAND_INS`).
 - North Korea and Syria have no constant-price series in the extract: their
   spending moves are missing under this coding.
+- Only system-member years are coded (as with NMC, whose rows exist only
+  for members): SIPRI's Syria or Germany in a year the state is not a COW
+  member gives no move.
 - Terms: the extract may not be enlarged or redistributed beyond what is
   derived, so the package commits only SIPRI-coded *moves*; the growth is
   kept in locally built panels (``sipri_growth``), never committed.
@@ -103,7 +106,7 @@ def read_sipri(path: Path | str) -> pd.DataFrame:
     if clash.any():
         i = int(np.flatnonzero(clash.to_numpy())[0])
         raise RawDataError(
-            f"{path}, line {line_of(i)}: milex_const2022_usd_m {value.iloc[i]!r} with flag "
+            f"{path}, line {line_of(i)}: milex_const2022_usd_m {float(value.iloc[i])!r} with flag "
             f"{flag.iloc[i]!r}; expected a value without a flag or a flag without a value"
         )
     twice = raw.duplicated(["sipri_country", "year"])
@@ -145,7 +148,12 @@ def sipri_growth(sipri: pd.DataFrame) -> pd.DataFrame:
     return merged.set_index(["ccode", "year"])[["sipri_country", "sipri_growth"]].sort_index()
 
 
-def apply_sipri(panel: pd.DataFrame, growth: pd.DataFrame, params: CodingParams) -> pd.DataFrame:
+def apply_sipri(
+    panel: pd.DataFrame,
+    growth: pd.DataFrame,
+    params: CodingParams,
+    members: set[tuple[int, int]] | None = None,
+) -> pd.DataFrame:
     """Recode a built panel's moves from SIPRI real growth (MID onsets unchanged).
 
     Parameters
@@ -156,6 +164,10 @@ def apply_sipri(panel: pd.DataFrame, growth: pd.DataFrame, params: CodingParams)
         Output of :func:`sipri_growth`.
     params
         Thresholds (and ``min_hostility`` for ``militarized``).
+    members
+        ``(ccode, year)`` system memberships; a side-year whose source state is
+        not a member has no SIPRI growth (the same years as the NMC coding,
+        whose rows exist only for members). Default: no restriction.
 
     Returns
     -------
@@ -166,7 +178,10 @@ def apply_sipri(panel: pd.DataFrame, growth: pd.DataFrame, params: CodingParams)
     out = panel.copy()
     codes = out["source_ccode"].map(lambda c: SIPRI_STAND_INS.get(c, c))
     key = pd.MultiIndex.from_arrays([codes, out["year"]])
-    g = growth["sipri_growth"].reindex(key).to_numpy(dtype=float)
+    g = growth["sipri_growth"].reindex(key).to_numpy(dtype=float, copy=True)
+    if members is not None:
+        member = [(c, y) in members for c, y in zip(out["source_ccode"], out["year"], strict=True)]
+        g[~np.asarray(member, dtype=bool)] = np.nan
     move = growth_move(g, params)
     move[out["hostility"].to_numpy(dtype=float) >= params.min_hostility] = MOVE_MILITARIZED
     out["move"] = move
