@@ -191,3 +191,43 @@ def test_bundled_rivalry_panel_is_a_second_named_panel():
 def test_duplicate_names_are_an_error(fixture_csv):
     with pytest.raises(PanelError, match=r"dyad USA-RUS requested twice \('RUS-USA'\)"):
         load_dyads(["USA-RUS", "RUS-USA"], path=fixture_csv)
+
+
+README = Path(__file__).resolve().parents[1] / "data" / "README.md"
+
+
+def readme_rows(start: str, end: str) -> list[str]:
+    text = README.read_text()
+    block = text[text.index(start) : text.index(end)]
+    return [line for line in block.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def test_readme_tables_match_the_bundled_panels():
+    if not README.is_file():
+        pytest.skip("data/README.md not present (installed without the checkout)")
+    from secdilemma.data.rivalry_panel import region_summary
+
+    panel = pd.read_csv(PROCESSED / "td_panel.csv", keep_default_na=False, na_values=[""])
+    dyads = pd.read_csv(PROCESSED / "td_dyads.csv", keep_default_na=False)
+    want = []
+    for r in region_summary(panel, dyads).to_dict("records"):
+        name = f"**{r['region']}**" if r["region"] == "all" else r["region"]
+        moves = "/".join(
+            str(r[k]) for k in ("de-escalate", "hold", "build-up", "militarized", "missing")
+        )
+        want.append(
+            f"| {name} | {r['dyads']} | {r['rivalries']} | {r['dyad_years']} | {moves} | "
+            f"{r['types']} |"
+        )
+    assert readme_rows("<!-- region summary", "<!-- end region summary") == want
+    # the 12-dyad table: per side de-escalate/hold/build-up/militarized/missing
+    df = pd.read_csv(PROCESSED / "dyads.csv", keep_default_na=False, na_values=[""])
+    rows = readme_rows("## The bundled panel", "The MIDB-based")
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        g = df[df["dyad"] == cells[0]]
+        for s, cell in ((0, cells[3]), (1, cells[4])):
+            m = g[g["side"] == s]["move"]
+            counts = [int((m == k).sum()) for k in range(4)] + [int(m.isna().sum())]
+            assert cell == "/".join(map(str, counts)), (cells[0], s)
+    assert len(rows) == 12

@@ -340,6 +340,46 @@ def _reason_kind(reason: str) -> str:
     return reason
 
 
+def region_summary(panel: pd.DataFrame, dyads: pd.DataFrame) -> pd.DataFrame:
+    """Per region: dyads, rivalries, dyad-years and move counts (for data/README.md).
+
+    Parameters
+    ----------
+    panel
+        A rivalry long panel (``td_panel.csv``).
+    dyads
+        Its dyad metadata (``td_dyads.csv``), with ``region``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per region (sorted) and an ``all`` row: ``dyads``,
+        ``rivalries`` (spells), ``dyad_years``, the counts of moves over both
+        sides (``de-escalate``, ``hold``, ``build-up``, ``militarized``,
+        ``missing``) and ``rivalry_type`` counts as ``types`` text.
+    """
+    region = dyads.set_index("dyad")["region"]
+    df = panel.assign(region=panel["dyad"].map(region))
+    labels = ("de-escalate", "hold", "build-up", "militarized")
+    rows = []
+    for name in [*sorted(region.unique()), "all"]:
+        sub = df if name == "all" else df[df["region"] == name]
+        meta = dyads if name == "all" else dyads[dyads["region"] == name]
+        types = meta["rivalry_type"].value_counts()
+        row = {
+            "region": name,
+            "dyads": len(meta),
+            "rivalries": int(meta["n_spells"].sum()),
+            "dyad_years": int(sub[sub["side"] == 0].shape[0]),
+        }
+        for k, label in enumerate(labels):
+            row[label] = int((sub["move"] == k).sum())
+        row["missing"] = int(sub["move"].isna().sum())
+        row["types"] = ", ".join(f"{t} {types[t]}" for t in sorted(types.index))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def render_rivalries(build: RivalryBuild) -> dict[str, bytes]:
     """The bytes of every file of a rivalry build.
 
