@@ -160,7 +160,7 @@ def test_bundled_rivalry_copy_equals_committed_processed():
     if not (PROCESSED / "td_panel.csv").is_file():
         pytest.skip(f"no committed rivalry panel at {PROCESSED} (installed without the checkout)")
     bundled = bundled_panel_path("rivalries").parent
-    for name in (*TD_FILES, "td_codebook.csv", "td_provenance.json"):
+    for name in (*TD_FILES, "td_codebook.csv", "td_provenance.json", "sipri_moves.csv"):
         assert (bundled / name).read_bytes() == (PROCESSED / name).read_bytes(), name
 
 
