@@ -343,7 +343,9 @@ def counterfactual(
     )
 
 
-def escalation_by_year(tree: xr.DataTree, run: str = "counterfactual") -> xr.DataArray:
+def escalation_by_year(
+    tree: xr.DataTree, run: str = "counterfactual", *, cumulative: bool = False
+) -> xr.DataArray:
     """Per draw and year, the share of a generative run's moves that escalate (both sides).
 
     Parameters
@@ -352,9 +354,23 @@ def escalation_by_year(tree: xr.DataTree, run: str = "counterfactual") -> xr.Dat
         A :func:`counterfactual` result.
     run
         ``"baseline"`` or ``"counterfactual"``.
+    cumulative
+        The share over the rerun years up to each year (from ``from_year``;
+        NaN before), whose last value is the run's ``escalation_rate_*``.
     """
-    move = tree["generative"][f"move_{run}"]
-    rate = statistics.escalation_rate(move.transpose(..., schema.SIDE, schema.YEAR).values, axis=-2)
+    if run not in ("baseline", "counterfactual"):
+        raise ValueError(f"run: expected 'baseline' or 'counterfactual', got {run!r}")
+    move = tree["generative"][f"move_{run}"].transpose(..., schema.SIDE, schema.YEAR)
+    values = move.values
+    if cumulative:
+        rerun = move[schema.YEAR].values >= int(tree.attrs["from_year"])
+        values = np.where(rerun, values, np.nan)
+        escalating = np.cumsum(np.nansum(values >= 2, axis=-2), axis=-1)
+        counted = np.cumsum((~np.isnan(values)).sum(axis=-2), axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(counted > 0, escalating / np.maximum(counted, 1), np.nan)
+    else:
+        rate = statistics.escalation_rate(values, axis=-2)
     return xr.DataArray(
         rate,
         dims=(schema.CHAIN, schema.DRAW, schema.YEAR),

@@ -55,6 +55,15 @@ STATISTICS: dict[str, str] = {
 }
 """Name -> label (with units) of each DESIGN §5 statistic, in table order."""
 
+SHORT_NAMES: dict[str, tuple[str, str]] = {
+    "escalation_rate": ("escalation rate", "share of moves >= build-up"),
+    "militarized_rate": ("militarized rate", "share of moves militarized"),
+    "longest_build_up": ("longest build-up run", "years"),
+    "de_escalations": ("de-escalations", "count"),
+    "reactivity": ("lag-1 reactivity", "difference of shares"),
+}
+"""Name -> (short title, unit) of each statistic, for figures."""
+
 EQUALITY_TOLERANCE = 1e-12
 """Replicated and observed statistics closer than this count as equal in
 :func:`mid_p_value` (shares computed from different cell counts can differ in
