@@ -246,3 +246,23 @@ def test_categorical_inversion():
         action.categorical_from_uniform(np.array([[0.5], [0.5 - 1e-17]]), np.array([1 - 1e-17]), 0)
         == 1
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("beta", -1.0, "beta: fear must be > 0"),
+        ("gamma", -0.1, "gamma: reactivity must be >= 0"),
+        ("delta", 0.0, "delta: malign escalation must be > 0"),
+        ("beta", np.nan, "beta: must be finite"),
+        ("cutpoints", [0.0, 0.0, 1.0], "cutpoints: must be strictly increasing"),
+    ],
+)
+def test_per_draw_action_parameters_are_checked(rng, name, value, message):
+    # One bad draw among several is named (a per-draw array takes the elementwise path).
+    frame, _ = draw_params(rng)
+    frame[name] = frame[name].copy()
+    frame[name][2] = value
+    args = [frame[k] for k in ("l0", "w", "s", "beta", "gamma", "delta", "cutpoints")]
+    with pytest.raises(ValueError, match=message):
+        belief_recursion(np.ones((D, 2, 4)), *args)

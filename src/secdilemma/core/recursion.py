@@ -244,8 +244,8 @@ def check_action_arrays(
     """Validate action parameters given as scalars or per-draw arrays; return the cutpoints.
 
     Scalars go through :func:`~secdilemma.core.parameters.check_action`; arrays
-    (one value per posterior draw) are checked elementwise against the same
-    ranges.
+    (one value per posterior draw) are checked elementwise against DESIGN §3's
+    ranges (``beta > 0``, ``gamma >= 0``, ``delta > 0``, increasing cutpoints).
 
     Raises
     ------
@@ -258,8 +258,12 @@ def check_action_arrays(
     for name, value in (("beta", beta), ("gamma", gamma), ("delta", delta)):
         if not np.all(np.isfinite(np.asarray(value, dtype=float))):
             raise ValueError(f"{name}: must be finite, got non-finite values")
+    if not np.all(np.asarray(beta) > 0):
+        raise ValueError("beta: fear must be > 0")
     if np.any(np.asarray(gamma) < 0):
         raise ValueError("gamma: reactivity must be >= 0")
+    if not np.all(np.asarray(delta) > 0):
+        raise ValueError("delta: malign escalation must be > 0")
     c = as_cutpoints(cutpoints)
     if not np.all(np.isfinite(c)):
         raise ValueError("cutpoints: must be finite")
