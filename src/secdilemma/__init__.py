@@ -8,7 +8,9 @@ beliefs.
 
 The model functions (``fit``, ``build_model``, ``save_fit``, ``load_fit``,
 ``load_variant``) are imported on first use, so that simulating or loading data
-does not pay for importing PyMC.
+does not pay for importing PyMC. The analysis of fits
+(``posterior_predictive``, ``ppc_table``, ``counterfactual``) is imported on
+first use too; it never imports PyMC.
 """
 
 from importlib import import_module
@@ -24,8 +26,13 @@ from secdilemma.panel import MOVE_LABELS, validate_panel
 __version__ = version("secdilemma")
 
 _LAZY = {
-    name: "secdilemma.model"
-    for name in ("build_model", "fit", "load_fit", "load_variant", "save_fit")
+    **{
+        name: "secdilemma.model"
+        for name in ("build_model", "fit", "load_fit", "load_variant", "save_fit")
+    },
+    "posterior_predictive": "secdilemma.analysis.predictive",
+    "ppc_table": "secdilemma.analysis.predictive",
+    "counterfactual": "secdilemma.analysis.counterfactual",
 }
 
 __all__ = [
@@ -37,10 +44,13 @@ __all__ = [
     "__version__",
     "belief_recursion",
     "build_model",
+    "counterfactual",
     "fit",
     "load_dyads",
     "load_fit",
     "load_variant",
+    "posterior_predictive",
+    "ppc_table",
     "regime",
     "save_fit",
     "simulate_dyads",
@@ -49,7 +59,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import the model functions on first access (PEP 562)."""
+    """Import the model and analysis functions on first access (PEP 562)."""
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'secdilemma' has no attribute {name!r}")

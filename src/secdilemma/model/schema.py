@@ -51,6 +51,12 @@ Posterior, observer regimes (variants with a ``[regimes]`` table: ``mixture``)
 ``constant_data``
     ``move_aligned[dyad, side, year]`` (NaN where missing),
     ``first_year[dyad]`` (calendar year of period 0), ``last_period[dyad]``.
+
+``posterior_predictive`` (:func:`secdilemma.analysis.predictive.posterior_predictive`)
+    ``move_conditional`` and ``move_generative`` over ``(chain, draw, dyad,
+    side, year)``: replicated moves of the conditional (one step ahead) and
+    generative checks of DESIGN §5, NaN where the fitted data have no modelled
+    move; ``belief_generative`` (same dims), the generative replicate's beliefs.
 """
 
 from __future__ import annotations
@@ -103,5 +109,8 @@ LOGLIK: Final = "move"
 MOVE_ALIGNED: Final = "move_aligned"
 FIRST_YEAR: Final = "first_year"
 LAST_PERIOD: Final = "last_period"
+PPC_CONDITIONAL: Final = "move_conditional"
+PPC_GENERATIVE: Final = "move_generative"
+PPC_BELIEF_GENERATIVE: Final = "belief_generative"
 NOT_MODELLED: Final = -1
 """Value of ``observed_data.move`` where a move does not enter the likelihood."""
