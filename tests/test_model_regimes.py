@@ -99,9 +99,9 @@ def _evaluate(model, names, point):
     return dict(zip([*names, "move_logp"], fn(point), strict=True))
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_mixture_equals_numpy_reference(panel, seed):
-    model = build_model(panel, "mixture")
+@pytest.mark.parametrize(("seed", "method"), [(0, "op"), (1, "op"), (2, "scan")])
+def test_mixture_equals_numpy_reference(panel, seed, method):
+    model = build_model(panel, "mixture", belief_method=method)
     names = [
         *PARAMS, "regime_l0", "regime_w", "regime_s", "regime_share", "configuration_weight",
         "p_regime", "p_misplaced", "p_malign", "belief", "loglik_move",

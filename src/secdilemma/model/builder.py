@@ -607,7 +607,10 @@ def build_model(
 
         def per_row(x: Any) -> Any:
             """Repeat a per-dyad array for each configuration (rows d * K + k)."""
-            return x if n_config == 1 else pt.repeat(x, n_config, axis=0)
+            if n_config == 1:
+                return x
+            repeat = np.repeat if isinstance(x, np.ndarray) else pt.repeat
+            return repeat(x, n_config, axis=0)
 
         # Coupled belief recursion, b[i, t] = sigmoid(l[i, t]), every configuration at once.
         log_odds = belief_log_odds(
@@ -623,16 +626,16 @@ def build_model(
                 beta, gamma, delta, cutpoints,
             )  # fmt: skip
         else:
-            if n_config > 1:
-                raise ValueError("belief_method: 'scan' is the baseline of per-state variants")
             x = np.where(data.observed, data.move - 1.0, 0.0)  # a masked lag reads as hold
-            x_other = x[:, ::-1, :]
+            x_other = per_row(x[:, ::-1, :])
             belief_scan = pt.sigmoid(log_odds)
             eta_lagged = (
-                alpha[:, :, None] + beta * belief_scan[:, :, :-1] + gamma * x_other[:, :, :-1]
+                per_row(alpha)[:, :, None]
+                + beta * belief_scan[:, :, :-1]
+                + gamma * x_other[:, :, :-1]
             )
-            eta_benign = pt.concatenate([pt.zeros((n_dyads, 2, 1)), eta_lagged], axis=2)
-            value = pt.as_tensor_variable(data.observed_value())
+            eta_benign = pt.concatenate([pt.zeros((n_dyads * n_config, 2, 1)), eta_lagged], axis=2)
+            value = pt.as_tensor_variable(per_row(data.observed_value()))
             ll_benign, ll_malign = intent_log_likelihoods(value, eta_benign, delta, cutpoints)
 
         # Intent marginalised per side and configuration, (dyad, K, side).

@@ -109,6 +109,28 @@ def contraction(fit: xr.DataTree, *, seed: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
+def fit_contraction(fit: xr.DataTree) -> list[dict[str, Any]]:
+    """The contraction rows stored with a fit (its ``contraction`` attr), else computed.
+
+    Parameters
+    ----------
+    fit
+        A fit from :func:`secdilemma.fit` (or loaded with :func:`secdilemma.load_fit`).
+
+    Returns
+    -------
+    list of dict
+        As :func:`contraction`.
+    """
+    stored = fit.attrs.get("contraction")
+    if stored:
+        rows = json.loads(stored)
+        for row in rows:
+            row["contraction"] = np.nan if row["contraction"] is None else row["contraction"]
+        return rows
+    return contraction(fit)
+
+
 def weakly_informed(rows: list[dict[str, Any]]) -> list[str]:
     """Labels (``beta``, ``cutpoints[1]``, ``p_malign[USA-RUS/0]``) of the flagged rows."""
     return [

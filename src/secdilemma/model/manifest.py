@@ -4,8 +4,11 @@ A historical fit is tens of MB (mostly belief paths) and is reproducible from
 its variant, seed and sampler settings, so ``models/`` keeps the manifests in
 git and not necessarily the posteriors. A manifest holds the fit's provenance
 (:func:`secdilemma.model.io.fit_info`: variant, panel sha256, versions, sampler,
-seed, diagnostics), an ArviZ summary of the shared parameters, and per-state
-posterior means of ``p_malign``, ``misplaced_certainty``, ``l0``, ``w`` and ``s``.
+seed, diagnostics), an ArviZ summary of the shared parameters, per-state
+posterior means of ``p_malign``, ``p_misplaced``, ``misplaced_certainty``, ``l0``,
+``w`` and ``s``, and the posterior contraction of each shared parameter and
+each state's latent traits with the quantities the data barely inform
+(:mod:`secdilemma.model.contraction`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Any
 import arviz_stats as azs
 import xarray as xr
 
+from secdilemma.model.contraction import fit_contraction, weakly_informed
 from secdilemma.model.io import fit_info
 
-STATE_SUMMARIES = ("p_malign", "misplaced_certainty", "l0", "w", "s", "alpha")
+STATE_SUMMARIES = ("p_malign", "p_misplaced", "misplaced_certainty", "l0", "w", "s", "alpha")
 """Per-state quantities whose posterior means the manifest lists."""
 
 
@@ -49,7 +53,10 @@ def manifest(fit: xr.DataTree) -> dict[str, Any]:
     -------
     dict
         ``provenance``, ``diagnostics_ok``, ``shared`` (parameter -> summary
-        statistics) and ``states`` (``dyad/side`` -> posterior means).
+        statistics), ``states`` (``dyad/side`` -> posterior means),
+        ``contraction`` (rows of :func:`~secdilemma.model.contraction.contraction`)
+        and ``weakly_informed`` (labels of the quantities with contraction
+        below 0.1).
     """
     table = azs.summary(fit, var_names=shared_parameters(fit), round_to="none")
     shared = {
@@ -65,11 +72,14 @@ def manifest(fit: xr.DataTree) -> dict[str, Any]:
         for dyad in means["dyad"].values
         for side in means["side"].values
     }
+    rows = fit_contraction(fit)
     return {
         "provenance": fit_info(fit),
         "diagnostics_ok": bool(fit.attrs.get("diagnostics_ok", 0)),
         "shared": shared,
         "states": states,
+        "contraction": rows,
+        "weakly_informed": weakly_informed(rows),
     }
 
 
