@@ -14,6 +14,8 @@ from pathlib import Path
 import matplotlib as mpl
 from matplotlib.figure import Figure
 
+from secdilemma.files import atomic_path
+
 OKABE_ITO: dict[str, str] = {
     "orange": "#E69F00",
     "sky_blue": "#56B4E9",
@@ -77,16 +79,16 @@ def save_figure(fig: Figure, path: str | Path) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written, each atomically (:func:`secdilemma.files.atomic_path`):
+        an error or interrupt while saving leaves a previous figure as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in (".png", ".pdf"):
         out = path.with_suffix(suffix)
         # Fixed metadata: no creation date, so reruns give identical files.
         metadata = {"CreationDate": None} if suffix == ".pdf" else {"Software": None}
-        with mpl.rc_context(RC):
-            fig.savefig(out, bbox_inches="tight", metadata=metadata)
+        with mpl.rc_context(RC), atomic_path(out) as tmp:
+            fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", metadata=metadata)
         written.append(out)
     return written
