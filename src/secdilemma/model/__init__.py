@@ -6,28 +6,47 @@
 - :mod:`~secdilemma.model.diagnostics`: divergences, R-hat, ESS, E-BFMI checks;
 - :mod:`~secdilemma.model.io`: :func:`save_fit` / :func:`load_fit` with provenance;
 - :mod:`~secdilemma.model.belief_op`: the belief recursion as a PyTensor graph.
+
+The names below are imported from their modules on first use (PEP 562), so
+that ``secdilemma.model.variants``, ``io``, ``manifest`` and ``diagnostics``,
+which do not need PyMC, can be imported without it (the CLI starts at once;
+a saved fit loads without PyMC). ``builder``, ``sampling`` and ``belief_op``
+import PyMC.
 """
 
-from secdilemma.model.builder import build_model
-from secdilemma.model.diagnostics import FitDiagnosticsWarning, Thresholds, check_fit
-from secdilemma.model.io import ProvenanceWarning, fit_info, load_fit, panel_sha256, save_fit
-from secdilemma.model.sampling import MultimodalPosteriorWarning, fit
-from secdilemma.model.variants import Variant, VariantError, available_variants, load_variant
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "FitDiagnosticsWarning",
-    "MultimodalPosteriorWarning",
-    "ProvenanceWarning",
-    "Thresholds",
-    "Variant",
-    "VariantError",
-    "available_variants",
-    "build_model",
-    "check_fit",
-    "fit",
-    "fit_info",
-    "load_fit",
-    "load_variant",
-    "panel_sha256",
-    "save_fit",
-]
+_LAZY = {
+    "build_model": "builder",
+    "FitDiagnosticsWarning": "diagnostics",
+    "Thresholds": "diagnostics",
+    "check_fit": "diagnostics",
+    "FitFileError": "io",
+    "IntegrityWarning": "io",
+    "ProvenanceWarning": "io",
+    "fit_info": "io",
+    "load_fit": "io",
+    "panel_sha256": "io",
+    "save_fit": "io",
+    "FitInterrupted": "sampling",
+    "MultimodalPosteriorWarning": "sampling",
+    "fit": "sampling",
+    "Variant": "variants",
+    "VariantError": "variants",
+    "available_variants": "variants",
+    "load_variant": "variants",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first access (PEP 562)."""
+    if name in _LAZY:
+        return getattr(import_module(f"secdilemma.model.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'secdilemma.model' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
