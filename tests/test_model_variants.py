@@ -128,3 +128,10 @@ def test_every_parameter_and_family_is_documented_in_free_toml():
         assert f"\n{name} = " in text
     for family in FAMILIES:
         assert family in text
+
+
+def test_a_binary_file_as_variant_names_the_file(tmp_path):
+    path = tmp_path / "panel.nc"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n\x00")
+    with pytest.raises(VariantError, match=r"panel\.nc: not a text \(TOML\) file"):
+        load_variant(path)

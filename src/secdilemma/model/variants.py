@@ -237,6 +237,8 @@ class Variant:
             spec = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
             raise VariantError(f"variant file {path}: invalid TOML: {err}") from None
+        except UnicodeDecodeError:
+            raise VariantError(f"variant file {path}: not a text (TOML) file") from None
         return cls.from_dict(spec, source=str(path))
 
     def as_dict(self) -> dict[str, Any]:
