@@ -9,14 +9,16 @@ import typer
 
 from secdilemma.cli.app import app
 from secdilemma.data.build import (
+    CODEBOOK_FILE,
     DEFAULT_DYADS,
     DEFAULT_START,
     PANEL_FILE,
+    PROVENANCE_FILE,
     build_panel,
     write_panel,
 )
 from secdilemma.data.coding import CodingParams
-from secdilemma.data.readers import RawDataError
+from secdilemma.files import check_output_path
 
 data_app = typer.Typer(
     help="Historical dyads from Correlates of War data: build, fetch, plot.",
@@ -74,12 +76,11 @@ def build(
 ) -> None:
     """Build the dyad panel from raw COW files: panel CSV, codebook and provenance."""
     params = CodingParams(build_up=build_up, de_escalate=de_escalate, min_hostility=min_hostility)
-    try:
-        result = build_panel(raw, split_dyads(dyads), start, end, params, nmc_version)
-    except RawDataError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
     targets = [out, bundled_dir()] if bundle else [out]
+    for folder in targets:  # before reading anything: an unwritable --out fails at once
+        for name in (PANEL_FILE, CODEBOOK_FILE, PROVENANCE_FILE):
+            check_output_path(folder / name, option="--out")
+    result = build_panel(raw, split_dyads(dyads), start, end, params, nmc_version)
     for path in write_panel(result, targets):
         typer.echo(f"wrote {path}")
 
@@ -109,6 +110,8 @@ def figure(
     from secdilemma.plotting.data_figure import plot_dyad_moves
     from secdilemma.plotting.style import save_figure
 
+    for suffix in (".png", ".pdf"):
+        check_output_path(out.with_suffix(suffix), inputs=[panel] if panel else [])
     fig = plot_dyad_moves(load_dyads(path=panel))
     for path in save_figure(fig, out):
         typer.echo(f"wrote {path}")
