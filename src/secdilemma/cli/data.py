@@ -1,4 +1,8 @@
-"""``secdilemma data ...``: build, fetch and plot the historical dyad panel."""
+"""``secdilemma data ...``: build, fetch and plot the historical dyad panel.
+
+The data code (pandas, xarray) is imported inside the commands, so that
+``secdilemma --help`` does not pay for it.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,6 @@ from typing import Annotated
 import typer
 
 from secdilemma.cli.app import app
-from secdilemma.data.build import (
-    CODEBOOK_FILE,
-    DEFAULT_DYADS,
-    DEFAULT_START,
-    PANEL_FILE,
-    PROVENANCE_FILE,
-    build_panel,
-    write_panel,
-)
-from secdilemma.data.coding import CodingParams
 from secdilemma.files import check_output_path
 
 data_app = typer.Typer(
@@ -36,6 +30,8 @@ def bundled_dir() -> Path:
 
 def split_dyads(values: list[str] | None) -> tuple[str, ...]:
     """Dyad names from repeated and/or comma-separated ``--dyads`` values."""
+    from secdilemma.data.build import DEFAULT_DYADS
+
     if not values:
         return DEFAULT_DYADS
     return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
@@ -51,7 +47,9 @@ def build(
             "comma-separate. Default: the 12 bundled dyads."
         ),
     ] = None,
-    start: Annotated[int, typer.Option(help="First year.")] = DEFAULT_START,
+    start: Annotated[
+        int | None, typer.Option(help="First year (default: the bundled panel's first year).")
+    ] = None,
     end: Annotated[
         int | None, typer.Option(help="Last year (default: last year of NMC and MID data).")
     ] = None,
@@ -75,6 +73,17 @@ def build(
     ] = False,
 ) -> None:
     """Build the dyad panel from raw COW files: panel CSV, codebook and provenance."""
+    from secdilemma.data.build import (
+        CODEBOOK_FILE,
+        DEFAULT_START,
+        PANEL_FILE,
+        PROVENANCE_FILE,
+        build_panel,
+        write_panel,
+    )
+    from secdilemma.data.coding import CodingParams
+
+    start = DEFAULT_START if start is None else start
     params = CodingParams(build_up=build_up, de_escalate=de_escalate, min_hostility=min_hostility)
     targets = [out, bundled_dir()] if bundle else [out]
     for folder in targets:  # before reading anything: an unwritable --out fails at once
@@ -102,7 +111,7 @@ def figure(
         "figures/dyad_moves"
     ),
     panel: Annotated[
-        Path | None, typer.Option(help=f"Panel CSV (default: the bundled {PANEL_FILE}).")
+        Path | None, typer.Option(help="Panel CSV (default: the bundled panel).")
     ] = None,
 ) -> None:
     """Plot each dyad's coded moves, both sides, with MID years marked."""
