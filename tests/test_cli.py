@@ -138,6 +138,7 @@ def test_fit_reads_a_built_panel(tmp_path, no_sampling, form):
     # 12. `data build` writes a folder with dyads.csv; `fit --panel` takes either.
     built = tmp_path / "built"
     build = ["data", "build", "--raw", str(FIXTURE_RAW), "--dyads", "USA-RUS,FRN-GMY"]
+    build.append("--allow-unverified-raw")  # the fixtures are extracts, not the registered files
     assert runner.invoke(app, [*build, "--out", str(built)]).exit_code == 0
     panel = built if form == "folder" else built / "dyads.csv"
     args = ["fit", "--panel", str(panel), "--dyads", "FRN-GMY", "--out", str(tmp_path / "f.nc")]

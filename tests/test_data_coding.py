@@ -9,6 +9,10 @@ Fixture NMC, USA (2), RUS (365), CAN (20), milex / milper:
     1953  442/100  379/100  179/50   1000 / 250
     1954   -9/110  379/100  179/40    558 / 250
 
+The fixture state list makes this a complete system: USA, CAN and RUS are
+members 1950-1954, FRN 1955-1956 and 1989-1991, GFR 1955-1956 and 1989-1990,
+GMY 1990-1991 (and 1816-1945), exactly the NMC rows (data.world.check_system).
+
 MIDB: 106 (1950) RUS side A hostlev 4 vs USA hostlev 1; 103 (1950) USA and
 RUS both on side A against CAN; 104 (1951) USA side A hostlev 1 vs RUS;
 101 (1952-53) USA side A hostlev 3 vs RUS hostlev 1; 102 (1954) RUS side A
@@ -22,15 +26,23 @@ import pandas as pd
 import pytest
 
 from secdilemma.data.build import build_panel
-from secdilemma.data.coding import CodingParams, dyadic_mid_counts, growth_move, world_shares
+from secdilemma.data.coding import (
+    CodingParams,
+    CodingParamsError,
+    dyadic_mid_counts,
+    growth_move,
+    world_shares,
+)
 from secdilemma.data.readers import read_dyadic_mid
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "cow"
+# hand-written COW-format files, not the registered raw files: builds from them pass
+# verify=False (--allow-unverified-raw), since their sha256 is not in the registry
 
 
 @pytest.fixture(scope="module")
 def panel() -> pd.DataFrame:
-    return build_panel(FIX, ["USA-RUS", "FRN-GMY"]).panel
+    return build_panel(FIX, ["USA-RUS", "FRN-GMY"], verify=False).panel
 
 
 def side(panel: pd.DataFrame, dyad: str, s: int) -> pd.DataFrame:
@@ -80,7 +92,7 @@ def test_mid_columns_only_for_the_side_that_acted(panel):
 
 
 def test_min_hostility_is_a_parameter():
-    panel = build_panel(FIX, ["USA-RUS"], params=CodingParams(min_hostility=3)).panel
+    panel = build_panel(FIX, ["USA-RUS"], params=CodingParams(min_hostility=3), verify=False).panel
     rus = side(panel, "USA-RUS", 1)
     # RUS 1954 entered with hostlev 2 < 3: coded from growth, 1000/558 - 1 = +79 % -> build-up
     assert rus.loc[1954, "move"] == 2
@@ -90,7 +102,7 @@ def test_min_hostility_is_a_parameter():
 def test_thresholds_are_parameters():
     # with +/-6 %: USA 1954 milper +10 % still build-up; RUS 1953 +5.87 % becomes hold
     panel = build_panel(
-        FIX, ["USA-RUS"], params=CodingParams(build_up=0.06, de_escalate=0.06)
+        FIX, ["USA-RUS"], params=CodingParams(build_up=0.06, de_escalate=0.06), verify=False
     ).panel
     rus = side(panel, "USA-RUS", 1)
     np.testing.assert_array_equal(rus["move"].to_numpy(), [3, 1, 1, 1, 3])
@@ -143,10 +155,19 @@ def test_gfr_stands_in_for_gmy_1955_to_1990(panel):
     assert gmy.loc[1956, "move"] == 2 and frn.loc[1956, "move"] == 0
     # 1990: GFR entered MID 105 with hostlev 3 against FRN -> militarized for the German side
     assert gmy.loc[1990, "move"] == 3 and gmy.loc[1990, "milex"] == 500
-    # world 1990 = FRN 500 + GMY 600 + GFR 500 = 1600 (NMC lists both Germanies)
-    assert frn.loc[1990, "world_milex"] == 1600
-    # 1991 growth is GMY's own: (1000/1500) / (600/1600) - 1 = 7/9, not against GFR 1990
-    assert gmy.loc[1991, "milex_share_growth"] == pytest.approx(7 / 9)
+    # NMC lists both Germanies in 1990; GFR's 500 is left out of the world total because
+    # GMY's row covers it (data.world.WORLD_DUPLICATES): world 1990 = FRN 500 + GMY 600
+    assert frn.loc[1990, "world_milex"] == 1100
+    # GFR's own 1990 share is taken of that total: 500/1100 (1989: 500/1000)
+    assert gmy.loc[1990, "milex_share"] == pytest.approx(5 / 11)
+    # GMY's milper 1990 is -9, so GFR's milper (10) still counts: world 10 + 10 = 20
+    assert frn.loc[1990, "world_milper"] == 20
+    # 1991 growth is GMY's own: (1000/1500) / (600/1100) - 1 = 22/18 - 1 = 2/9
+    assert gmy.loc[1991, "milex_share_growth"] == pytest.approx(2 / 9)
+    # FRN 1991: (500/1500) / (500/1100) - 1 = -4/15, de-escalate; counting Germany twice
+    # (world 1990 = 1600) it would be (1/3) / (5/16) - 1 = +6.7 %, a build-up
+    assert frn.loc[1991, "milex_share_growth"] == pytest.approx(-4 / 15)
+    assert frn.loc[1991, "move"] == 0
     # years without a German state or without NMC rows are missing
     assert gmy.loc[1960:1988, "move"].isna().all() and frn.loc[1960:1988, "move"].isna().all()
     # first year of each series is missing (no growth, no MID entry)
@@ -154,5 +175,49 @@ def test_gfr_stands_in_for_gmy_1955_to_1990(panel):
 
 
 def test_nmc_v7_gives_same_panel(panel):
-    v7 = build_panel(FIX, ["USA-RUS", "FRN-GMY"], nmc_version="7.0").panel
+    v7 = build_panel(FIX, ["USA-RUS", "FRN-GMY"], nmc_version="7.0", verify=False).panel
     pd.testing.assert_frame_equal(v7, panel)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"build_up": -0.5}, r"build_up \(--build-up\) = -0\.5: expected a share growth > 0"),
+        ({"build_up": 0.0}, r"build_up \(--build-up\) = 0\.0: expected"),
+        ({"build_up": float("nan")}, r"build_up \(--build-up\) = nan"),
+        ({"de_escalate": -0.05}, r"de_escalate \(--de-escalate\) = -0\.05: expected"),
+        ({"de_escalate": 1.0}, r"de_escalate \(--de-escalate\) = 1\.0: expected < 1"),
+        ({"min_hostility": 0}, r"min_hostility \(--min-hostility\) = 0: expected .* 1\.\.5"),
+        ({"min_hostility": 2.5}, r"min_hostility \(--min-hostility\) = 2\.5"),
+        ({"zero_is_missing": "yes"}, r"zero_is_missing = 'yes': expected True or False"),
+        ({"decimals": -1}, r"decimals = -1: expected a whole number 0\.\.15"),
+    ],
+)
+def test_coding_params_out_of_range_are_named_errors(kwargs, pattern):
+    with pytest.raises(CodingParamsError, match=pattern):
+        CodingParams(**kwargs)
+
+
+def test_coding_params_in_range_are_accepted():
+    params = CodingParams(build_up=0.025, de_escalate=0.1, min_hostility=5, decimals=0)
+    assert params.as_dict()["build_up"] == 0.025
+
+
+def test_world_duplicate_left_out_per_variable():
+    # Yemen 1990 in NMC v6.0: YAR milex 1000000 milper 127; YEM milex -9 milper 127.
+    # YAR's milper is covered by YEM's and left out; its milex stays (YEM has none).
+    nmc = pd.DataFrame(
+        {
+            "ccode": [678, 679, 2],
+            "year": [1990, 1990, 1990],
+            "milex": [1000.0, np.nan, 9000.0],
+            "milper": [127.0, 127.0, 746.0],
+        }
+    )
+    shares = world_shares(nmc, CodingParams())
+    assert shares.loc[(2, 1990), "world_milex"] == 10000  # 9000 + YAR's 1000
+    assert shares.loc[(2, 1990), "world_milper"] == 873  # 746 + YEM's 127, not 1000
+    assert shares.loc[(678, 1990), "milper_share"] == pytest.approx(127 / 873)
+    # no duplicates given: the plain sum
+    plain = world_shares(nmc, CodingParams(), duplicates=())
+    assert plain.loc[(2, 1990), "world_milper"] == 1000

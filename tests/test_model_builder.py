@@ -132,8 +132,8 @@ def test_model_has_design_names_coords_and_dims(free_model):
     assert [rv.name for rv in model.free_RVs] == [
         "beta",
         "gamma",
-        "delta",
         "pi",
+        "intent_spread",
         "sigma_alpha",
         "z_alpha",
         "cutpoints_centred",
@@ -148,8 +148,9 @@ def test_model_has_design_names_coords_and_dims(free_model):
         "z_s",
     ]
     assert [rv.name for rv in model.observed_RVs] == ["move"]
-    # DESIGN's cutpoints c are recorded from the sampled centred ones.
+    # DESIGN's cutpoints c and delta are recorded from the sampled reparametrisation.
     assert model["cutpoints"] in model.deterministics
+    assert model["delta"] in model.deterministics
     assert model.named_vars_to_dims["cutpoints"] == ("cutpoint",)
     assert model.named_vars_to_dims["belief"] == ("dyad", "side", "year")
     for name in ("p_malign", "misplaced_certainty", "loglik_move", "w", "s", "z_w"):
@@ -204,6 +205,27 @@ def test_centred_cutpoints_leave_the_log_density_unchanged(ragged_panel, seed):
     for jacobian in (True, False):
         got = centred.compile_logp(jacobian=jacobian, mode="FAST_COMPILE")(point)
         want = plain.compile_logp(jacobian=jacobian, mode="FAST_COMPILE")(same)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["free", "mixture"])
+def test_intent_spread_leaves_the_log_density_unchanged(ragged_panel, variant):
+    # Sampling d = delta * sqrt(pi (1 - pi)) instead of delta: the potential adds
+    # delta's prior and the Jacobian 1 / sqrt(pi (1 - pi)) of (pi, d) -> (pi, delta),
+    # and log d carries the log transform's own Jacobian, so the density in the
+    # sampler's unconstrained space is the plain model's at the same (pi, delta).
+    spread = build_model(ragged_panel, variant)
+    plain = build_model(ragged_panel, variant, intent_spread=False)
+    assert "intent_spread" in spread.named_vars and "intent_spread" not in plain.named_vars
+    for seed in (0, 1, 2):
+        point = _random_point(spread, np.random.default_rng(seed))
+        pi = expit(point["pi_logodds__"])
+        d = np.exp(point["intent_spread_log__"])
+        same = {k: v for k, v in point.items() if k != "intent_spread_log__"}
+        same["delta_log__"] = np.log(d / np.sqrt(pi * (1 - pi)))
+        got = spread.compile_logp(mode="FAST_COMPILE")(point)
+        want = plain.compile_logp(mode="FAST_COMPILE")(same)
+        # d(log delta) / d(log d) = 1, so the two unconstrained densities agree exactly.
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
@@ -272,14 +294,23 @@ def test_masking_and_first_period(ragged_panel):
 
 
 def test_fixed_variants_drop_their_hierarchies(ragged_panel):
-    sensible = build_model(ragged_panel, "sensible", belief_method="scan")
-    names = {rv.name for rv in sensible.free_RVs}
+    spec = _free_spec()
+    for name in ("mu_w", "sigma_w", "mu_s", "sigma_s"):
+        del spec["priors"][name]
+    spec["fixed"] = {"w": 1.0, "s": 1.0}
+    fixed = build_model(ragged_panel, spec, belief_method="scan")
+    names = {rv.name for rv in fixed.free_RVs}
     assert not names & {"mu_w", "sigma_w", "z_w", "mu_s", "sigma_s", "z_s"}
     assert {"mu_l0", "sigma_l0", "z_l0", "z_alpha"} <= names
-    assert (sensible["w"].eval() == 1).all() and (sensible["s"].eval() == 1).all()
-    mc = build_model(ragged_panel, "misplaced_certainty", belief_method="scan")
-    names = {rv.name for rv in mc.free_RVs}
-    assert "z_w" in names and "z_s" not in names
+    assert (fixed["w"].eval() == 1).all() and (fixed["s"].eval() == 1).all()
+
+
+def test_a_dyad_without_a_modelled_move_is_an_error(ragged_panel):
+    # Issue 11 case 8: a dyad observed in one year only has nothing to fit.
+    panel = ragged_panel.copy(deep=True)
+    panel["move"][1, :, 1:] = np.nan
+    with pytest.raises(ValueError, match=r"sim0001.*no modelled move"):
+        model_data(panel)
 
 
 def test_bad_variant_fails_before_building(ragged_panel):

@@ -14,38 +14,13 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from secdilemma import simulate_dyads
-from secdilemma.core.parameters import ActionParams
 from secdilemma.model.diagnostics import FitDiagnosticsWarning
 from secdilemma.model.io import fit_diagnostics, fit_info, load_fit, panel_sha256, save_fit
 from secdilemma.model.sampling import fit
 from secdilemma.model.variants import load_variant
+from tests.conftest import N_DYADS, SETTINGS, TRUE
 from tests.recovery import check_recovery
 from tests.test_model_builder import _reference
-
-N_DYADS, N_YEARS = 8, 40
-SETTINGS = {"draws": 300, "tune": 300, "chains": 2, "seed": 17}
-TRUE = ActionParams()  # beta 2, gamma 0.6, delta 1, c (-1.5, 1, 3)
-# Intents: every combination twice, so that half of the 16 states are malign.
-INTENT = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 2)
-
-
-@pytest.fixture(scope="session")
-def sim_panel():
-    # Sensible observers: the regime in which MEASUREMENTS.md found every
-    # parameter identified.
-    return simulate_dyads(N_DYADS, N_YEARS, beliefs="sensible", intent=INTENT, action=TRUE, seed=4)
-
-
-@pytest.fixture(scope="session")
-def small_fit(sim_panel):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fit(sim_panel, "free", **SETTINGS, progress_bar=False)
-    result.attrs["_test_warned"] = int(
-        any(issubclass(w.category, FitDiagnosticsWarning) for w in caught)
-    )
-    return result
 
 
 def test_fit_has_the_groups_and_dims_of_issue_4(small_fit):

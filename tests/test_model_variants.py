@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import shutil
 
 import pytest
@@ -17,27 +18,36 @@ from secdilemma.model.variants import (
 )
 
 
-def test_bundled_variants_are_the_three_of_design():
-    assert available_variants() == ["free", "misplaced_certainty", "sensible"]
+def test_bundled_variants_are_the_four_of_design():
+    assert available_variants() == ["free", "misplaced_certainty", "mixture", "sensible"]
 
 
 def test_bundled_variants_read_as_design_section_4():
-    mc = load_variant("misplaced_certainty")
-    assert mc.fixed == {"s": 0.0}
-    assert mc.priors["mu_l0"].args["mu"] == pytest.approx(math.log(0.85 / 0.15), abs=1e-4)
-    assert mc.priors["mu_l0"].args["sigma"] == 0.5
-    assert mc.priors["mu_w"].as_dict() == {"dist": "Normal", "mu": -1.0, "sigma": 1.0}
-    sensible = load_variant("sensible")
-    assert sensible.fixed == {"w": 1.0, "s": 1.0}
-    assert sensible.priors["mu_l0"].as_dict() == {"dist": "Normal", "mu": 0.0, "sigma": 0.5}
     free = load_variant("free")
-    assert free.fixed == {}
+    assert free.fixed == {} and not free.has_regimes
     assert free.priors["mu_l0"].as_dict() == {"dist": "Normal", "mu": 0.0, "sigma": 1.5}
     assert free.priors["pi"].as_dict() == {"dist": "Beta", "alpha": 2.0, "beta": 2.0}
-    # The shared priors are the same in all three, so variants differ in beliefs only.
+    mixture = load_variant("mixture")
+    assert list(mixture.regimes) == ["sensible", "misplaced_certainty"]
+    sensible_regime, misplaced_regime = mixture.regimes.values()
+    assert sensible_regime["l0"].as_dict() == {"dist": "Normal", "mu": 0.0, "sigma": 0.5}
+    assert (sensible_regime["w"], sensible_regime["s"]) == (1.0, 1.0)
+    assert misplaced_regime["l0"].args["mu"] == pytest.approx(math.log(0.85 / 0.15), abs=1e-4)
+    assert misplaced_regime["w"].as_dict() == {"dist": "Beta", "alpha": 2.0, "beta": 3.0}
+    assert misplaced_regime["s"] == 0.0
+    assert mixture.priors["rho"].as_dict() == {"dist": "Beta", "alpha": 2.0, "beta": 2.0}
+    # The pure variants are the mixture's two ends: same regimes, rho fixed.
+    for name, rho, active in (("sensible", 0.0, ["sensible"]),
+                              ("misplaced_certainty", 1.0, ["misplaced_certainty"])):  # fmt: skip
+        variant = load_variant(name)
+        assert variant.fixed == {"rho": rho}
+        assert variant.regimes == mixture.regimes
+        assert variant.active_regimes() == active
+    # The shared priors are the same in all, so variants differ in beliefs only.
     shared = ("beta", "gamma", "delta", "cutpoints", "pi", "sigma_alpha")
-    for name in shared:
-        assert mc.priors[name] == sensible.priors[name] == free.priors[name]
+    for name in available_variants():
+        for param in shared:
+            assert load_variant(name).priors[param] == free.priors[param]
 
 
 def test_variant_survives_json_round_trip():
@@ -45,14 +55,19 @@ def test_variant_survives_json_round_trip():
         variant = load_variant(name)
         again = Variant.from_dict(json.loads(variant.to_json()))
         assert again == variant
+        assert list(again.regimes) == list(variant.regimes)  # rho's meaning kept
+    spec = load_variant("mixture").as_dict()
+    spec["regimes"] = dict(reversed(spec["regimes"].items()))
+    assert Variant.from_dict(spec) != load_variant("mixture")
 
 
 def test_user_copy_of_a_variant_file_defines_a_new_variant(tmp_path):
     path = tmp_path / "stubborn.toml"
-    shutil.copy(variant_dir() / "misplaced_certainty.toml", path)
-    text = path.read_text().replace('name = "misplaced_certainty"', 'name = "stubborn"')
-    text = text.replace("[fixed]\ns = 0.0", "[fixed]\ns = 0.0\nw = 0.1")
-    text = "\n".join(line for line in text.splitlines() if not line.startswith(("mu_w", "sigma_w")))
+    shutil.copy(variant_dir() / "free.toml", path)
+    text = path.read_text().replace('name = "free"', 'name = "stubborn"')
+    text = text.replace("\n[fixed]", "\n[fixed]\ns = 0.0\nw = 0.1")
+    drop = ("mu_w", "sigma_w", "mu_s", "sigma_s")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(drop))
     path.write_text(text)
     variant = load_variant(path)
     assert variant.name == "stubborn"
@@ -115,19 +130,90 @@ def test_unknown_variant_name_lists_the_known_ones():
 def test_bad_toml_file_names_the_file_and_key(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text((variant_dir() / "sensible.toml").read_text().replace("w = 1.0", "w = 2.0"))
-    with pytest.raises(VariantError, match=r"fixed\.w.*bad\.toml"):
+    with pytest.raises(VariantError, match=r"regimes\.sensible\.w.*bad\.toml"):
         load_variant(path)
     path.write_text("name = [")
     with pytest.raises(VariantError, match="invalid TOML"):
         load_variant(path)
 
 
-def test_every_parameter_and_family_is_documented_in_free_toml():
-    text = (variant_dir() / "free.toml").read_text()
+def test_every_parameter_and_family_is_documented_in_the_bundled_files():
+    free = (variant_dir() / "free.toml").read_text()
+    mixture = (variant_dir() / "mixture.toml").read_text()
     for name in PARAMETERS:
-        assert f"\n{name} = " in text
+        assert f"\n{name} = " in free
     for family in FAMILIES:
-        assert family in text
+        assert family in free + mixture
+
+
+def _mixture_spec():
+    return json.loads(load_variant("mixture").to_json())
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda s: s["regimes"]["sensible"].update(kappa=1.0), "regimes.sensible.kappa"),
+        (
+            lambda s: s["regimes"]["misplaced_certainty"].update(w=1.5),
+            "regimes.misplaced_certainty.w",
+        ),
+        (
+            lambda s: s["regimes"]["misplaced_certainty"].update(w=0.0),
+            "regimes.misplaced_certainty.w",
+        ),
+        (lambda s: s["regimes"]["sensible"].update(s=-0.1), "regimes.sensible.s"),
+        (
+            lambda s: s["regimes"]["sensible"].update(
+                w={"dist": "Normal", "mu": 1.0, "sigma": 1.0}
+            ),
+            "regimes.sensible.w",
+        ),
+        (lambda s: s["regimes"]["sensible"].pop("l0"), "regimes.sensible.l0"),
+        (lambda s: s["regimes"].pop("sensible"), "at least two regimes"),
+        (
+            lambda s: s["regimes"].update(Sensible=dict(s["regimes"]["sensible"])),
+            "regimes.Sensible",
+        ),
+        (lambda s: s["priors"].pop("rho"), "rho"),
+        (lambda s: s["fixed"].update(rho=1.5) or s["priors"].pop("rho"), "fixed.rho"),
+        (
+            lambda s: s["priors"].update(mu_l0={"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+            "priors.mu_l0",
+        ),
+        (lambda s: s["fixed"].update(w=1.0), "fixed.w"),
+        (lambda s: s["regimes"].update(third=dict(s["regimes"]["sensible"])), "regime_share"),
+    ],
+)
+def test_bad_regimes_fail_naming_the_key(change, named):
+    spec = _mixture_spec()
+    change(spec)
+    with pytest.raises(VariantError, match=re.escape(named)):
+        Variant.from_dict(spec)
+
+
+def test_duplicate_regime_names_in_toml_are_named(tmp_path):
+    path = tmp_path / "twice.toml"
+    text = (variant_dir() / "mixture.toml").read_text()
+    path.write_text(text + "\n[regimes.sensible]\nl0 = 0.0\nw = 1.0\ns = 1.0\n")
+    with pytest.raises(VariantError, match="two regimes with the same name"):
+        load_variant(path)
+
+
+def test_three_regimes_with_a_dirichlet_share(tmp_path):
+    spec = _mixture_spec()
+    spec["regimes"]["insensible"] = {"l0": 0.0, "w": 1.0, "s": 0.0}
+    del spec["priors"]["rho"]
+    spec["priors"]["regime_share"] = {"dist": "Dirichlet", "a": [2.0, 2.0, 2.0]}
+    variant = Variant.from_dict(spec)
+    assert variant.active_regimes() == ["sensible", "misplaced_certainty", "insensible"]
+    spec["priors"]["regime_share"] = {"dist": "Dirichlet", "a": [2.0, 2.0]}
+    with pytest.raises(VariantError, match=r"priors\.regime_share\.a"):
+        Variant.from_dict(spec)
+    # Fixed shares with a zero remove that regime from the model.
+    del spec["priors"]["regime_share"]
+    spec["fixed"]["regime_share"] = [0.5, 0.0, 0.5]
+    assert Variant.from_dict(spec).active_regimes() == ["sensible", "insensible"]
 
 
 def test_a_binary_file_as_variant_names_the_file(tmp_path):

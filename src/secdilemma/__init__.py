@@ -8,7 +8,9 @@ beliefs.
 
 The public names are imported from their modules on first use (PEP 562):
 ``import secdilemma`` costs nothing, simulating or loading data does not pay
-for PyMC, and the command line starts at once.
+for PyMC, and the command line starts at once. The analysis of fits
+(``posterior_predictive``, ``ppc_table``, ``counterfactual``) never imports
+PyMC.
 """
 
 from importlib import import_module
@@ -32,6 +34,9 @@ _LAZY = {
         name: "secdilemma.model"
         for name in ("build_model", "fit", "load_fit", "load_variant", "save_fit")
     },
+    "posterior_predictive": "secdilemma.analysis.predictive",
+    "ppc_table": "secdilemma.analysis.predictive",
+    "counterfactual": "secdilemma.analysis.counterfactual",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -20,6 +20,7 @@ form is read by :func:`secdilemma.data.load.load_dyads`.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,10 @@ MOVE_FLAG_ATTRS = {
 PANEL_DIMS = ("dyad", "side", "year")
 
 
+class PanelError(ValueError):
+    """A panel (or a request to select from one) breaks the schema; the message says how."""
+
+
 def validate_panel(panel: xr.Dataset, *, source: str = "panel") -> xr.Dataset:
     """Check that a Dataset follows the panel schema and return it.
 
@@ -59,31 +64,131 @@ def validate_panel(panel: xr.Dataset, *, source: str = "panel") -> xr.Dataset:
 
     Raises
     ------
-    ValueError
+    PanelError
         If ``move`` is absent, has other dims, a side axis other than (0, 1),
-        non-consecutive years, or values outside 0..3 (other than NaN); the
-        message names the dyad and year.
+        non-consecutive years, values outside 0..3 (other than NaN; the
+        message names the dyad and year), a dyad id that appears more than
+        once, or two dyads over the same pair of states (``"USA-RUS"`` and
+        ``"RUS-USA"``, judged by the ``state`` coord when there is one). A
+        repeated dyad is an error, never de-duplicated: the models would count
+        the same data twice.
     """
     if "move" not in panel:
-        raise ValueError(f"{source}: no 'move' variable; expected a panel with dims {PANEL_DIMS}")
+        raise PanelError(f"{source}: no 'move' variable; expected a panel with dims {PANEL_DIMS}")
     if set(panel["move"].dims) != set(PANEL_DIMS):
-        raise ValueError(f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}")
+        raise PanelError(f"{source}: 'move' has dims {panel['move'].dims}, expected {PANEL_DIMS}")
     panel = panel.transpose(*PANEL_DIMS, ...)
     sides = panel["side"].values.tolist()
     if sides != [0, 1]:
-        raise ValueError(f"{source}: side coordinate must be [0, 1], got {sides}")
+        raise PanelError(f"{source}: side coordinate must be [0, 1], got {sides}")
     years = np.asarray(panel["year"].values)
     if years.size and not np.array_equal(np.diff(years), np.ones(years.size - 1)):
-        raise ValueError(f"{source}: years must be consecutive integers, got {years.tolist()}")
+        raise PanelError(f"{source}: years must be consecutive integers, got {years.tolist()}")
     move = panel["move"].values.astype(float)
     bad = ~np.isnan(move) & ~np.isin(move, (0.0, 1.0, 2.0, 3.0))
     if bad.any():
         d, i, t = np.argwhere(bad)[0]
-        raise ValueError(
+        raise PanelError(
             f"{source}: move must be 0..3 or missing, got {move[d, i, t]!r} for dyad "
             f"{panel['dyad'].values[d]}, side {i}, year {years[t]}"
         )
+    _check_unique_dyads(panel, source)
     return panel
+
+
+def _check_unique_dyads(panel: xr.Dataset, source: str) -> None:
+    """Raise if a dyad id repeats or two dyads hold the same pair of states."""
+    ids = [str(d) for d in panel["dyad"].values.tolist()]
+    repeated = sorted(d for d, n in Counter(ids).items() if n > 1)
+    if repeated:
+        raise PanelError(
+            f"{source}: dyad id(s) {repeated} appear more than once; expected each dyad "
+            "once (the models would count its data twice)"
+        )
+    if "state" not in panel.coords or set(panel["state"].dims) != {"dyad", "side"}:
+        return
+    states = panel["state"].transpose("dyad", "side").values
+    seen: dict[frozenset[str], str] = {}
+    for dyad, pair in zip(ids, states, strict=True):
+        key = frozenset(str(s) for s in pair)
+        if len(key) < 2:
+            continue
+        if key in seen:
+            raise PanelError(
+                f"{source}: dyads {seen[key]!r} and {dyad!r} are the same pair of states "
+                f"{sorted(key)}; expected each pair once (the models would count its data "
+                "twice)"
+            )
+        seen[key] = dyad
+
+
+def grouping_attributes(panel: xr.Dataset) -> list[str]:
+    """The dyad coords a panel can be grouped by.
+
+    Parameters
+    ----------
+    panel
+        A panel.
+
+    Returns
+    -------
+    list of str
+        Names of the coords over ``dyad`` alone holding text or bools (for a
+        rivalry panel ``rivalry_type``, ``region``, ``type_spatial``, ...),
+        sorted. Ids and names that differ per dyad (``dyad``,
+        ``rivalry_id``, ``rivalry_name``, ``rivalry_spells``,
+        ``listed_pairs``) and numbers are not categories and are left out.
+    """
+    not_categories = {"dyad", "rivalry_id", "rivalry_name", "rivalry_spells", "listed_pairs"}
+    out = []
+    for name, coord in panel.coords.items():
+        if coord.dims != ("dyad",) or name in not_categories:
+            continue
+        if coord.dtype.kind in ("U", "S", "O", "b"):
+            out.append(str(name))
+    return sorted(out)
+
+
+def grouping(panel: xr.Dataset, attribute: str) -> tuple[NDArray[np.int64], tuple[str, ...]]:
+    """Codes and labels of a categorical dyad attribute, for a hierarchical group.
+
+    Parameters
+    ----------
+    panel
+        A panel with the attribute as a coord over ``dyad``.
+    attribute
+        One of :func:`grouping_attributes` (e.g. ``"rivalry_type"``,
+        ``"region"``).
+
+    Returns
+    -------
+    codes
+        ``(dyad,)`` index into ``labels`` of each dyad's value.
+    labels
+        The distinct values, sorted (bools as ``"False"``, ``"True"``).
+
+    Raises
+    ------
+    PanelError
+        If the attribute does not exist or is not categorical (the message
+        lists the available ones), or a dyad's value is empty.
+    """
+    available = grouping_attributes(panel)
+    if attribute not in available:
+        raise PanelError(
+            f"grouping attribute {attribute!r} is not a categorical dyad coord of this panel; "
+            f"available: {available or 'none (a rivalry panel has rivalry_type, region, ...)'}"
+        )
+    values = np.asarray(panel[attribute].values).astype(str)
+    empty = [str(d) for d, v in zip(panel["dyad"].values, values, strict=True) if v == ""]
+    if empty:
+        raise PanelError(
+            f"grouping attribute {attribute!r} is empty for dyad(s) {empty[:10]}; expected a "
+            "value for every dyad"
+        )
+    labels = tuple(sorted(set(values.tolist())))
+    codes = np.array([labels.index(v) for v in values], dtype=np.int64)
+    return codes, labels
 
 
 def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -111,7 +216,7 @@ def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64
     has_data = observed_any.any(axis=1)
     if not has_data.all():
         empty = panel["dyad"].values[~has_data].tolist()
-        raise ValueError(f"panel: dyads with no observed move at all: {empty}")
+        raise PanelError(f"panel: dyads with no observed move at all: {empty}")
     first = observed_any.argmax(axis=1)
     n_years = move.shape[2]
     aligned = np.full_like(move, np.nan)
@@ -120,7 +225,7 @@ def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64
     return aligned, first.astype(np.int64)
 
 
-class PanelFileError(ValueError):
+class PanelFileError(PanelError):
     """A panel file cannot be read or does not hold a valid panel; the message names it."""
 
 

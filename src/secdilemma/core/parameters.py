@@ -181,11 +181,24 @@ def check_belief(l0: ArrayLike, w: ArrayLike, s: ArrayLike) -> None:
     """
     l0, w, s = (np.asarray(v, dtype=float) for v in (l0, w, s))
     if not np.all(np.isfinite(l0)):
-        raise ValueError(f"l0: prior log-odds must be finite, got {l0.tolist()}")
+        raise ValueError(
+            f"l0: prior log-odds must be finite, got {_offending(l0, ~np.isfinite(l0))}"
+        )
     if not np.all((w > 0) & (w <= 1)):
-        raise ValueError(f"w: discount must lie in (0, 1], got {w.tolist()}")
+        raise ValueError(
+            f"w: discount must lie in (0, 1], got {_offending(w, ~((w > 0) & (w <= 1)))}"
+        )
     if not np.all((s >= 0) & (s <= 1)):
-        raise ValueError(f"s: sensibility must lie in [0, 1], got {s.tolist()}")
+        raise ValueError(
+            f"s: sensibility must lie in [0, 1], got {_offending(s, ~((s >= 0) & (s <= 1)))}"
+        )
+
+
+def _offending(values: NDArray[np.float64], bad: NDArray[np.bool_]) -> str:
+    """The values for an error message: all of a few, else the first bad one and a count."""
+    if values.size <= 12:
+        return str(values.tolist())
+    return f"{values[bad].ravel()[0]!r} ({int(bad.sum())} of {values.size} values out of range)"
 
 
 REGIMES: dict[str, BeliefParams] = {

@@ -7,10 +7,13 @@ the previous year and the other's previous move::
     m[i,t]   ~ OrderedLogistic(eta[i,t], c)
 
 and then read each other's moves with the belief recursion of
-:mod:`secdilemma.core.recursion` (the same :func:`~secdilemma.core.recursion.evidence_step`
-the reference recursion uses, so simulation and inference share one
-implementation). Year 0 is drawn with both lags at ``hold`` and beliefs at
-``l0``; beliefs are updated from year 1 on.
+:mod:`secdilemma.core.recursion`. The run itself is
+:func:`secdilemma.core.forward.forward`, the generative engine the posterior
+predictive checks and counterfactuals use (one implementation of the action
+model and of the belief update, shared with the reference recursion); this
+module only validates the arguments and wraps the paths in a panel. Year 0 is
+drawn with both lags at ``hold`` and beliefs at ``l0``; beliefs are updated
+from year 1 on.
 
 The result is a panel (:mod:`secdilemma.panel`) with the historical schema for
 ``move`` plus the latent truth: ``belief``, ``log_odds``, ``evidence``,
@@ -27,7 +30,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy.special import expit
 
-from secdilemma.core import ordered_logistic
+from secdilemma.core.forward import forward
 from secdilemma.core.parameters import (
     ActionParams,
     BeliefParams,
@@ -36,7 +39,7 @@ from secdilemma.core.parameters import (
     intent_code,
     regime,
 )
-from secdilemma.core.recursion import evidence_step, other, per_state, weigh
+from secdilemma.core.recursion import per_state
 from secdilemma.panel import MOVE_FLAG_ATTRS
 
 BeliefSpec = str | BeliefParams | Mapping[str, ArrayLike]
@@ -139,27 +142,14 @@ def simulate_dyads(
     beta, gamma, delta = action.beta, action.gamma, action.delta
     c = np.asarray(action.cutpoints)
 
-    rng = np.random.default_rng(seed)
-    shape = (n_dyads, 2, n_years)
-    move = np.empty(shape, dtype=np.int8)
-    log_odds = np.empty(shape)
-    evidence = np.zeros(shape)
-    everywhere = np.ones((n_dyads, 2), dtype=bool)
-
-    # Year 0: lags at hold (x = 0), beliefs at l0.
-    log_odds[:, :, 0] = l0
-    eta = alpha_arr + beta * expit(l0) + delta * tau
-    move[:, :, 0] = ordered_logistic.sample(eta, c, rng)
-    for t in range(1, n_years):
-        b_lag = expit(log_odds[:, :, t - 1])
-        x_lag = move[:, :, t - 1] - 1.0
-        eta = alpha_arr + beta * b_lag + gamma * other(x_lag) + delta * tau
-        move[:, :, t] = ordered_logistic.sample(eta, c, rng)
-        e = evidence_step(
-            other(move[:, :, t]), everywhere, x_lag, other(b_lag), s, beta, gamma, delta, c
-        )
-        evidence[:, :, t] = e
-        log_odds[:, :, t] = log_odds[:, :, t - 1] + weigh(e, w)
+    # One uniform per state and year, year by year: the stream the simulator has
+    # always drawn (core.forward), so a seed gives the same panel as before.
+    uniforms = np.random.default_rng(seed).random((n_years, n_dyads, 2))
+    run = forward(
+        alpha=alpha_arr, beta=beta, gamma=gamma, delta=delta, cutpoints=c, tau=tau,
+        l0=l0, w=w, s=s, uniforms=uniforms,
+    )  # fmt: skip
+    move, log_odds, evidence = run.move, run.log_odds, run.evidence
 
     return _as_panel(move, log_odds, evidence, tau, l0, w, s, alpha_arr, action, labels, seed)
 

@@ -21,6 +21,13 @@ import numpy as np
 import pandas as pd
 
 from secdilemma.data.coding import CodingParams, code_side, world_shares
+from secdilemma.data.rawfiles import (  # noqa: F401  (NMC_FILES, RAW_FILES, sha256: public here too)
+    NMC_FILES,
+    RAW_FILES,
+    locate_raw,
+    sha256,
+    verify_raw,
+)
 from secdilemma.data.readers import (
     RawDataError,
     read_dyadic_mid,
@@ -28,8 +35,16 @@ from secdilemma.data.readers import (
     read_nmc,
     read_states,
 )
+from secdilemma.data.sipri import (
+    SIPRI_CITATION,
+    SIPRI_FILE,
+    apply_sipri,
+    read_sipri,
+    sipri_growth,
+)
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
-from secdilemma.files import write_bytes
+from secdilemma.data.world import check_system, exclusions
+from secdilemma.files import OutputPathError, check_output_path, write_bytes
 
 DEFAULT_DYADS: tuple[str, ...] = (
     "USA-RUS",
@@ -49,19 +64,6 @@ DEFAULT_DYADS: tuple[str, ...] = (
 
 DEFAULT_START = 1946
 """First year of the bundled panel."""
-
-NMC_FILES = {
-    "6.0": "cow_nmc/NMC-60-abridged.csv",
-    "7.0": "cow_nmc/cow_nmc_v7.0_peacesciencer.csv",
-}
-"""NMC file per version, relative to the raw directory."""
-
-RAW_FILES = {
-    "midb": ("cow_mid/MIDB 5.0.csv",),
-    "dyadic": ("cow_mid/dyadic_mid_4.02.csv", "cow_mid/dyadic_mid_4.02.dta"),
-    "states": ("cow_states/states2016.csv",),
-}
-"""Other raw files, relative to the raw directory (alternatives in order of preference)."""
 
 PANEL_FILE, CODEBOOK_FILE, PROVENANCE_FILE = "dyads.csv", "codebook.csv", "provenance.json"
 
@@ -161,6 +163,21 @@ CODEBOOK: tuple[tuple[str, str, str, str], ...] = (
 """Codebook rows: column, units, meaning, source."""
 
 PANEL_COLUMNS = tuple(row[0] for row in CODEBOOK)
+
+SIPRI_CODEBOOK: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "sipri_growth",
+        "fraction",
+        "real growth of the state's SIPRI constant-price military expenditure over the "
+        "previous year (same SIPRI series); codes the move under --milex sipri. Derived "
+        "from the SIPRI extract, which may not be redistributed: never committed",
+        "SIPRI Military Expenditure Database 2024, via this package",
+    ),
+)
+"""Codebook row of the extra column of a panel coded from SIPRI (``--milex sipri``)."""
+
+MILEX_SOURCES = ("nmc", "sipri")
+"""Sources of the spending moves: NMC share-of-world growth (default) or SIPRI real growth."""
 INT_COLUMNS = (
     "year",
     "side",
@@ -182,6 +199,7 @@ CITATIONS = {
     "Resolution 63(3): 811-835. Dyadic MID v4.02, https://correlatesofwar.org/data-sets/mids/",
     "states": "Correlates of War Project (2017), State System Membership List, v2016, "
     "https://correlatesofwar.org/data-sets/state-system-membership/",
+    "sipri": SIPRI_CITATION,
 }
 
 
@@ -201,68 +219,34 @@ class PanelBuild:
     provenance: dict
 
 
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file.
+def check_distinct(resolved: list[Dyad], names: tuple[str, ...] | list[str]) -> None:
+    """Refuse a pair of states requested twice, in either orientation.
+
+    ``USA-RUS,RUS-USA`` (or ``USA-RUS,2-365``) would build the same data twice
+    and the models would count it twice, so it is an error, not a silent
+    de-duplication.
 
     Parameters
     ----------
-    path
-        File to hash.
-
-    Returns
-    -------
-    str
-        64 hex digits.
-    """
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def locate_raw(raw_dir: Path | str, nmc_version: str = "6.0") -> dict[str, Path]:
-    """Paths of the raw files the builder needs, checking they all exist.
-
-    Parameters
-    ----------
-    raw_dir
-        Directory laid out like ``../shared/data/raw`` (``cow_nmc/``,
-        ``cow_mid/``, ``cow_states/``).
-    nmc_version
-        ``"6.0"`` or ``"7.0"``.
-
-    Returns
-    -------
-    dict
-        ``{"nmc", "midb", "dyadic", "states"}`` to paths.
+    resolved
+        The resolved dyads, in request order.
+    names
+        The names as requested (for the message).
 
     Raises
     ------
     RawDataError
-        If the directory or any needed file is missing (all missing files listed).
+        Naming both requests and the pair.
     """
-    raw_dir = Path(raw_dir)
-    if nmc_version not in NMC_FILES:
-        raise RawDataError(
-            f"unknown NMC version {nmc_version!r}; expected one of {sorted(NMC_FILES)}"
-        )
-    if not raw_dir.is_dir():
-        raise RawDataError(f"{raw_dir}: raw data directory not found")
-    wanted = {"nmc": (NMC_FILES[nmc_version],), **RAW_FILES}
-    found, missing = {}, []
-    for key, options in wanted.items():
-        hit = next((raw_dir / rel for rel in options if (raw_dir / rel).is_file()), None)
-        if hit is None:
-            missing.append(" or ".join(options))
-        else:
-            found[key] = hit
-    if missing:
-        raise RawDataError(
-            f"{raw_dir}: raw data directory lacks {missing}; expected the layout of "
-            "../shared/data/raw (`secdilemma data fetch DIR` downloads the files)"
-        )
-    return found
+    seen: dict[frozenset[int], str] = {}
+    for dyad, name in zip(resolved, names, strict=True):
+        key = frozenset(dyad.ccodes)
+        if key in seen:
+            raise RawDataError(
+                f"dyads {seen[key]!r} and {name!r} name the same pair of states "
+                f"({dyad.states[0]}, {dyad.states[1]}); expected each pair once"
+            )
+        seen[key] = name
 
 
 def dyad_years(dyad: Dyad, table: StateTable, nmc: pd.DataFrame, start: int, end: int) -> list[int]:
@@ -307,6 +291,273 @@ def dyad_years(dyad: Dyad, table: StateTable, nmc: pd.DataFrame, start: int, end
     return list(range(ok[0], ok[-1] + 1))
 
 
+@dataclass(frozen=True)
+class RawInputs:
+    """The raw files of a build, read, validated and hashed.
+
+    Parameters
+    ----------
+    raw_dir
+        The raw directory.
+    paths
+        Key (``nmc``, ``midb``, ``dyadic``, ``states``, ...) to file.
+    files
+        Key to the :func:`~secdilemma.data.rawfiles.verify_raw` record.
+    nmc, midb, dyadic
+        The parsed NMC, MIDB and dyadic MID tables.
+    table
+        The COW state list.
+    nmc_version
+        ``"6.0"`` or ``"7.0"``.
+    verified
+        Whether checksums were enforced.
+    """
+
+    raw_dir: Path
+    paths: dict[str, Path]
+    files: dict[str, dict]
+    nmc: pd.DataFrame
+    midb: pd.DataFrame
+    dyadic: pd.DataFrame
+    table: StateTable
+    nmc_version: str
+    verified: bool
+
+    def span(self, start: int, end: int | None) -> tuple[int, int]:
+        """Check ``start``/``end`` against the data and fill in the default end.
+
+        Parameters
+        ----------
+        start
+            First year.
+        end
+            Last year, or ``None`` for the last year of both NMC and MIDB.
+
+        Returns
+        -------
+        tuple of (int, int)
+            ``(start, end)``.
+
+        Raises
+        ------
+        RawDataError
+            If the span lies outside the data: ``end`` after the MID data
+            or before the NMC data, or ``start`` after ``end``.
+        """
+        last_mid = int(self.midb["endyear"].max())
+        last = min(int(self.nmc["year"].max()), last_mid)
+        end = last if end is None else int(end)
+        if end > last_mid:
+            raise RawDataError(
+                f"--end {end}: the MID data ({self.paths['midb']}) end in {last_mid}; later "
+                "moves cannot be coded militarized; expected end <= " + str(last_mid)
+            )
+        first_nmc = int(self.nmc["year"].min())
+        if end < first_nmc:
+            raise RawDataError(
+                f"--end {end}: the NMC data ({self.paths['nmc']}) start in {first_nmc}; "
+                f"expected end >= {first_nmc}"
+            )
+        if start > end:
+            raise RawDataError(
+                f"--start {start} is after --end {end} (the default end is the last year of "
+                "both the NMC and the MID data); expected start <= end"
+            )
+        return int(start), end
+
+    def provenance_files(self, citations: dict[str, str] | None = None) -> list[dict]:
+        """The raw-file entries of a provenance record (with citations).
+
+        Parameters
+        ----------
+        citations
+            Citations of the extra files (by key), beside :data:`CITATIONS`.
+
+        Returns
+        -------
+        list of dict
+            One entry per file: path, sha256, bytes, verified, citation.
+        """
+        known = {**CITATIONS, **(citations or {})}
+        return [
+            {**self.files[key], "citation": known[key].format(v=self.nmc_version)}
+            for key in self.paths
+        ]
+
+
+def read_inputs(
+    raw_dir: Path | str,
+    nmc_version: str = "6.0",
+    *,
+    verify: bool = True,
+    extra: dict[str, tuple[str, ...]] | None = None,
+) -> RawInputs:
+    """Locate, verify and read the raw COW files of a build.
+
+    Parameters
+    ----------
+    raw_dir
+        Directory laid out like ``../shared/data/raw``.
+    nmc_version
+        ``"6.0"`` or ``"7.0"``.
+    verify
+        Refuse files whose sha256 is not the registered one (see
+        :func:`~secdilemma.data.rawfiles.verify_raw`); checked before any
+        file is parsed.
+    extra
+        Further files to locate and verify (read by the caller).
+
+    Returns
+    -------
+    RawInputs
+        The parsed tables and the file records.
+
+    Raises
+    ------
+    RawDataError
+        On a missing, unverified or malformed file.
+    """
+    paths = locate_raw(raw_dir, nmc_version, extra)
+    files = verify_raw(raw_dir, paths, verify=verify)
+    return RawInputs(
+        raw_dir=Path(raw_dir),
+        paths=paths,
+        files=files,
+        nmc=read_nmc(paths["nmc"]),
+        midb=read_midb(paths["midb"]),
+        dyadic=read_dyadic_mid(paths["dyadic"]),
+        table=StateTable(read_states(paths["states"]), source=str(paths["states"])),
+        nmc_version=nmc_version,
+        verified=verify,
+    )
+
+
+def milex_files(milex: str) -> dict[str, tuple[str, ...]]:
+    """The extra raw files a spending source needs.
+
+    Parameters
+    ----------
+    milex
+        ``"nmc"`` or ``"sipri"``.
+
+    Returns
+    -------
+    dict
+        ``{}`` for NMC, ``{"sipri": (SIPRI_FILE,)}`` for SIPRI.
+
+    Raises
+    ------
+    RawDataError
+        If ``milex`` is not one of :data:`MILEX_SOURCES`.
+    """
+    if milex not in MILEX_SOURCES:
+        raise RawDataError(
+            f"unknown --milex {milex!r}; expected one of {list(MILEX_SOURCES)} (nmc: share of "
+            "world NMC expenditure, sipri: SIPRI constant-price real growth)"
+        )
+    return {"sipri": (SIPRI_FILE,)} if milex == "sipri" else {}
+
+
+def recode_milex(
+    inputs: RawInputs, panel: pd.DataFrame, milex: str, params: CodingParams
+) -> pd.DataFrame:
+    """The panel with its spending moves from ``milex`` (NMC: unchanged).
+
+    Parameters
+    ----------
+    inputs
+        The raw inputs (with the SIPRI file for ``"sipri"``).
+    panel
+        A long panel coded from NMC.
+    milex
+        ``"nmc"`` or ``"sipri"``.
+    params
+        Thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``panel`` itself, or the SIPRI-coded copy with ``sipri_growth``
+        (:func:`secdilemma.data.sipri.apply_sipri`).
+    """
+    if milex == "nmc":
+        return panel
+    members = {
+        (int(code), year)
+        for code in panel["source_ccode"].unique()
+        for year in inputs.table.member_years(int(code))
+    }
+    growth = sipri_growth(read_sipri(inputs.paths["sipri"]))
+    return apply_sipri(panel, growth, params, members)
+
+
+def world_years(spans: list[tuple[Dyad, list[int]]]) -> list[int]:
+    """The years whose world totals a panel uses: each dyad's years and the year before.
+
+    Parameters
+    ----------
+    spans
+        Each dyad with its years.
+
+    Returns
+    -------
+    list of int
+        Sorted years.
+    """
+    return sorted({y for _, years in spans for y in range(years[0] - 1, years[-1] + 1)})
+
+
+def code_dyads(
+    inputs: RawInputs,
+    spans: list[tuple[Dyad, list[int]]],
+    params: CodingParams,
+) -> pd.DataFrame:
+    """Code every side of every dyad over its years into the long panel table.
+
+    Parameters
+    ----------
+    inputs
+        The raw tables.
+    spans
+        Each dyad with its consecutive years (:func:`dyad_years`), in panel order.
+    params
+        Coding thresholds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dyad, year and side (dyads in the given order), columns
+        :data:`PANEL_COLUMNS`.
+
+    Raises
+    ------
+    RawDataError
+        If, in a year whose world total the panel uses (a panel year or the
+        year before it), a system member has no NMC row or an NMC row is not a
+        system member (:func:`secdilemma.data.world.check_system`).
+    """
+    check_system(inputs.nmc, inputs.table, world_years(spans), source=str(inputs.paths["nmc"]))
+    shares = world_shares(inputs.nmc, params)
+    parts = []
+    for dyad, years in spans:
+        for side in (0, 1):
+            part = code_side(dyad, side, years, shares, inputs.midb, inputs.dyadic, params)
+            part.insert(0, "dyad", dyad.id)
+            part.insert(2, "side", side)
+            part.insert(3, "state", dyad.states[side])
+            part.insert(4, "ccode", dyad.ccodes[side])
+            parts.append(part)
+    order = {dyad.id: k for k, (dyad, _) in enumerate(spans)}
+    panel = pd.concat(parts, ignore_index=True)
+    panel = panel.sort_values(
+        ["dyad", "year", "side"], key=lambda s: s.map(order) if s.name == "dyad" else s
+    ).reset_index(drop=True)
+    panel = panel[list(PANEL_COLUMNS)]
+    for col in INT_COLUMNS:
+        panel[col] = panel[col].astype(np.int64)
+    return panel
+
+
 def build_panel(
     raw_dir: Path | str,
     dyads: tuple[str, ...] | list[str] = DEFAULT_DYADS,
@@ -315,6 +566,9 @@ def build_panel(
     params: CodingParams | None = None,
     nmc_version: str = "6.0",
     successions: dict[str, tuple[tuple[str, int, int], ...]] | None = None,
+    *,
+    verify: bool = True,
+    milex: str = "nmc",
 ) -> PanelBuild:
     """Read, validate and code the raw COW files into the dyad panel.
 
@@ -334,6 +588,15 @@ def build_panel(
         ``"6.0"`` (COW's CSV) or ``"7.0"`` (peacesciencer's conversion).
     successions
         Stand-in spells; default :data:`secdilemma.data.states.SUCCESSIONS`.
+    verify
+        Refuse raw files whose sha256 differs from the registered one
+        (default). ``False`` (``--allow-unverified-raw``) builds from any
+        bytes; the provenance records ``raw_verified: false`` and each file's
+        actual hash.
+    milex
+        Source of the spending moves: ``"nmc"`` (share of world NMC
+        expenditure, DESIGN §6) or ``"sipri"`` (SIPRI constant-price real
+        growth, :mod:`secdilemma.data.sipri`; adds ``sipri_growth``).
 
     Returns
     -------
@@ -343,85 +606,49 @@ def build_panel(
     Raises
     ------
     RawDataError
-        On any bad input: missing files or columns, bad values, unknown
-        states, a repeated dyad, a dyad without overlapping years, or years
-        outside the MID data.
+        On any bad input: missing or unverified files, missing columns, bad
+        values, unknown states, a pair of states requested twice (in either
+        orientation, an error rather than a de-duplication), a dyad without
+        overlapping years, or years outside the MID data.
     """
     params = CodingParams() if params is None else params
     successions = SUCCESSIONS if successions is None else successions
-    paths = locate_raw(raw_dir, nmc_version)
-    nmc = read_nmc(paths["nmc"])
-    midb = read_midb(paths["midb"])
-    dyadic = read_dyadic_mid(paths["dyadic"])
-    table = StateTable(read_states(paths["states"]), source=str(paths["states"]))
-
-    last_mid = int(midb["endyear"].max())
-    last = min(int(nmc["year"].max()), last_mid)
-    end = last if end is None else int(end)
-    if end > last_mid:
-        raise RawDataError(
-            f"--end {end}: the MID data ({paths['midb']}) end in {last_mid}; later moves "
-            "cannot be coded militarized; expected end <= " + str(last_mid)
-        )
-    if start > end:
-        raise RawDataError(f"start {start} is after end {end}; expected start <= end")
     if not dyads:
         raise RawDataError("no dyads requested; expected at least one, e.g. 'USA-RUS'")
-
-    resolved = [parse_dyad(name, table, successions) for name in dyads]
-    ids = [d.id for d in resolved]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise RawDataError(f"dyad(s) {repeated} requested more than once; expected each once")
-
-    shares = world_shares(nmc, params)
-    parts, dyad_meta = [], []
-    for dyad in resolved:
-        years = dyad_years(dyad, table, nmc, start, end)
-        for side in (0, 1):
-            part = code_side(dyad, side, years, shares, midb, dyadic, params)
-            part.insert(0, "dyad", dyad.id)
-            part.insert(2, "side", side)
-            part.insert(3, "state", dyad.states[side])
-            part.insert(4, "ccode", dyad.ccodes[side])
-            parts.append(part)
-        dyad_meta.append(
-            {
-                "id": dyad.id,
-                "states": list(dyad.states),
-                "ccodes": list(dyad.ccodes),
-                "first_year": years[0],
-                "last_year": years[-1],
-            }
-        )
-    order = {d: k for k, d in enumerate(ids)}
-    panel = pd.concat(parts, ignore_index=True)
-    panel = panel.sort_values(
-        ["dyad", "year", "side"], key=lambda s: s.map(order) if s.name == "dyad" else s
-    ).reset_index(drop=True)
-    panel = panel[list(PANEL_COLUMNS)]
-    for col in INT_COLUMNS:
-        panel[col] = panel[col].astype(np.int64)
-
-    raw_root = Path(raw_dir)
+    extra = milex_files(milex)
+    inputs = read_inputs(raw_dir, nmc_version, verify=verify, extra=extra)
+    start, end = inputs.span(start, end)
+    resolved = [parse_dyad(name, inputs.table, successions) for name in dyads]
+    check_distinct(resolved, dyads)
+    spans = [(d, dyad_years(d, inputs.table, inputs.nmc, start, end)) for d in resolved]
+    panel = recode_milex(inputs, code_dyads(inputs, spans, params), milex, params)
+    dyad_meta = [
+        {
+            "id": dyad.id,
+            "states": list(dyad.states),
+            "ccodes": list(dyad.ccodes),
+            "first_year": years[0],
+            "last_year": years[-1],
+        }
+        for dyad, years in spans
+    ]
+    used = world_years(spans)
     provenance = {
         "package": "secdilemma",
         "package_version": version("secdilemma"),
-        "raw_files": [
-            {
-                "path": paths[key].relative_to(raw_root).as_posix(),
-                "sha256": sha256(paths[key]),
-                "bytes": paths[key].stat().st_size,
-                "citation": CITATIONS[key].format(v=nmc_version),
-            }
-            for key in ("nmc", "midb", "dyadic", "states")
-        ],
+        "raw_files": inputs.provenance_files(),
+        "raw_verified": inputs.verified,
         "nmc_version": nmc_version,
+        "milex_source": milex,
         "coding": params.as_dict(),
         "successions": {k: [list(s) for s in v] for k, v in successions.items()},
         "start": start,
         "end": end,
-        "world_total": "sum over all states in the NMC file with a usable value that year",
+        "world_total": "sum of the usable values (non-missing, non-zero) of all states in "
+        "the NMC file that year; the NMC rows of every year used "
+        f"({used[0]}-{used[-1]}) checked to be exactly the "
+        "system members of the state list; each state counted once (world_duplicates)",
+        "world_duplicates": exclusions(inputs.nmc),
         "dyads": dyad_meta,
     }
     return PanelBuild(panel=panel, provenance=provenance)
@@ -443,7 +670,8 @@ def render(build: PanelBuild) -> dict[str, bytes]:
     panel_csv = build.panel.to_csv(
         index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
     ).encode()
-    codebook = pd.DataFrame(list(CODEBOOK), columns=["column", "units", "meaning", "source"])
+    rows = [row for row in (*CODEBOOK, *SIPRI_CODEBOOK) if row[0] in build.panel.columns]
+    codebook = pd.DataFrame(rows, columns=["column", "units", "meaning", "source"])
     codebook_csv = codebook.to_csv(index=False, lineterminator="\n").encode()
     provenance = dict(build.provenance)
     provenance["outputs"] = {
@@ -452,6 +680,40 @@ def render(build: PanelBuild) -> dict[str, bytes]:
     }
     prov_json = (json.dumps(provenance, indent=2, sort_keys=True) + "\n").encode()
     return {PANEL_FILE: panel_csv, CODEBOOK_FILE: codebook_csv, PROVENANCE_FILE: prov_json}
+
+
+def check_out_dirs(
+    out_dirs: list[Path] | tuple[Path, ...], names: tuple[str, ...], option: str = "--out"
+) -> list[Path]:
+    """Check, before any work, that every output file can be written.
+
+    Parameters
+    ----------
+    out_dirs
+        Target directories (may not exist yet).
+    names
+        File names to be written into each.
+    option
+        The option naming the directory, for the message.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The directories.
+
+    Raises
+    ------
+    secdilemma.files.OutputPathError
+        If a directory is an existing file, lies under a file, or cannot be
+        written, or a target file is a directory (the message names it).
+    """
+    dirs = [Path(d) for d in out_dirs]
+    for out in dirs:
+        if out.exists() and not out.is_dir():
+            raise OutputPathError(f"{option} {out}: is a file; expected a directory")
+        for name in names:
+            check_output_path(out / name, option=option)
+    return dirs
 
 
 def write_panel(build: PanelBuild, out_dirs: list[Path] | tuple[Path, ...]) -> list[Path]:

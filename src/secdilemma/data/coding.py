@@ -9,7 +9,8 @@ The rule, with the defaults of :class:`CodingParams`:
    (``sidea`` differs) overlapping it in years.
 2. Else the relative growth of the state's share of world military
    expenditure, ``g = share[t] / share[t-1] - 1`` with
-   ``share = milex / sum of milex over all NMC states with milex that year``:
+   ``share = milex / sum of milex over all NMC states with milex that year``
+   (each state counted once, :mod:`secdilemma.data.world`):
    ``build-up`` (2) if ``g > +0.05``, ``de-escalate`` (0) if ``g < -0.05``,
    ``hold`` (1) otherwise (the boundaries are ``hold``). ``g`` is rounded to
    10 decimals before the comparison so that a growth of exactly 5 % is not
@@ -27,14 +28,21 @@ growth from 0 is undefined); the raw value is kept as it is in the panel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 
 from secdilemma.data.states import Dyad
+from secdilemma.data.world import WORLD_DUPLICATES, Duplicate, exclusions
 
 MOVE_DE_ESCALATE, MOVE_HOLD, MOVE_BUILD_UP, MOVE_MILITARIZED = 0, 1, 2, 3
+
+
+class CodingParamsError(ValueError):
+    """A coding parameter is out of its range; the message names it and the range."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,13 @@ class CodingParams:
         Treat a 0 ``milex`` / ``milper`` as missing for shares and growth.
     decimals
         Decimals the growth is rounded to before the thresholds are applied.
+
+    Raises
+    ------
+    CodingParamsError
+        If ``build_up`` is not > 0, ``de_escalate`` not in (0, 1),
+        ``min_hostility`` not 1..5, ``zero_is_missing`` not a bool or
+        ``decimals`` not a whole number 0..15.
     """
 
     build_up: float = 0.05
@@ -62,12 +77,59 @@ class CodingParams:
     zero_is_missing: bool = True
     decimals: int = 10
 
+    def __post_init__(self) -> None:
+        """Check every parameter's range (see the class docstring).
+
+        Raises
+        ------
+        CodingParamsError
+            Naming the parameter, its ``secdilemma data build`` option, the value
+            and the range expected.
+        """
+        for name in ("build_up", "de_escalate"):
+            value = getattr(self, name)
+            ok = isinstance(value, Real) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value) or value <= 0:
+                raise CodingParamsError(
+                    f"coding parameter {name} (--{name.replace('_', '-')}) = {value!r}: "
+                    "expected a share growth > 0, e.g. 0.05 for 5 %"
+                )
+        if self.de_escalate >= 1:
+            raise CodingParamsError(
+                f"coding parameter de_escalate (--de-escalate) = {self.de_escalate!r}: "
+                "expected < 1 (a share cannot fall by 100 % or more, so no year would "
+                "be de-escalate)"
+            )
+        if not _whole(self.min_hostility) or not 1 <= self.min_hostility <= 5:
+            raise CodingParamsError(
+                f"coding parameter min_hostility (--min-hostility) = {self.min_hostility!r}: "
+                "expected a MID hostility level 1..5"
+            )
+        if not isinstance(self.zero_is_missing, bool):
+            raise CodingParamsError(
+                f"coding parameter zero_is_missing = {self.zero_is_missing!r}: expected "
+                "True or False"
+            )
+        if not _whole(self.decimals) or not 0 <= self.decimals <= 15:
+            raise CodingParamsError(
+                f"coding parameter decimals = {self.decimals!r}: expected a whole number 0..15"
+            )
+
     def as_dict(self) -> dict[str, float | int | bool]:
         """Return the parameters as a plain dict (for the provenance file)."""
         return asdict(self)
 
 
-def world_shares(nmc: pd.DataFrame, params: CodingParams) -> pd.DataFrame:
+def _whole(value: object) -> bool:
+    """Whether ``value`` is an integer (``bool`` excluded)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def world_shares(
+    nmc: pd.DataFrame,
+    params: CodingParams,
+    duplicates: tuple[Duplicate, ...] = WORLD_DUPLICATES,
+) -> pd.DataFrame:
     """Each state-year's share of world milex and milper, and their growth.
 
     Parameters
@@ -76,20 +138,32 @@ def world_shares(nmc: pd.DataFrame, params: CodingParams) -> pd.DataFrame:
         Output of :func:`secdilemma.data.readers.read_nmc`.
     params
         Coding parameters (``zero_is_missing``).
+    duplicates
+        State-years counted once in the world total
+        (:data:`secdilemma.data.world.WORLD_DUPLICATES`: GFR 1990 and YAR's
+        1990 milper, covered by unified Germany and Yemen).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by ``(ccode, year)``: ``milex``, ``milper`` (as in the
         source, NaN = missing), ``world_milex``, ``world_milper`` (sums over
-        all states with a usable value that year), ``milex_share``,
-        ``milper_share`` and their relative growth ``*_share_growth`` over the
-        same state's previous calendar year (NaN if either year is unusable).
+        all states with a usable value that year, duplicates left out),
+        ``milex_share``, ``milper_share`` (a left-out state's own share is
+        taken of that total) and their relative growth ``*_share_growth``
+        over the same state's previous calendar year (NaN if either year is
+        unusable).
     """
     df = nmc[["ccode", "year", "milex", "milper"]].copy()
+    left_out = exclusions(nmc, duplicates)
     for var in ("milex", "milper"):
         usable = df[var].where(df[var] > 0) if params.zero_is_missing else df[var]
-        world = usable.groupby(df["year"]).transform("sum", min_count=1)
+        counted = usable.copy()
+        for cell in left_out:
+            if cell["variable"] == var:
+                hit = (df["ccode"] == cell["ccode"]) & (df["year"] == cell["year"])
+                counted[hit] = np.nan
+        world = counted.groupby(df["year"]).transform("sum", min_count=1)
         df[f"world_{var}"] = world
         df[f"{var}_share"] = usable / world
     df = df.set_index(["ccode", "year"]).sort_index()

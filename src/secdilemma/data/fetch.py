@@ -41,11 +41,43 @@ REGISTRY: dict[str, tuple[str, str]] = {
 }
 """Raw file (path relative to the raw directory) to (URL, sha256)."""
 
+CHECKSUMS: dict[str, str] = {
+    **{rel: digest for rel, (_, digest) in REGISTRY.items()},
+    # conversions and extracts that exist only in ../shared/data/raw (its README
+    # states each transformation); they cannot be fetched but are verified the same way
+    "cow_mid/dyadic_mid_4.02.csv": (
+        "43dba9e68d007078e41a075980fbc6f5eb1818dbab25e71d516c1b5623d1ed58"
+    ),
+    "cow_nmc/cow_nmc_v7.0_peacesciencer.csv": (
+        "81f5863d4d50bc3eea30a7ed0c69c6ad5deab0aef3caaf58b5e6f164edbccda8"
+    ),
+    "rivalries/td_rivalries_peacesciencer.csv": (
+        "ec77f12e94d822e0213d8708b8fd13dd1fb32a4579dfaef082d3a53d4c77872e"
+    ),
+    "rivalries/tss_rivalries_peacesciencer.csv": (
+        "7d975b0e99dabdb6a5ce72d5949066362c91615c7479a8d5c0634fb757d9294d"
+    ),
+    "rivalries/kgd_rivalries_kdg.csv": (
+        "ac24364742127c35a1c012944981695bb029150da8786d2011151343cb9cfd2b"
+    ),
+    "sipri/sipri_milex_1949-2023_extract_21countries.csv": (
+        "091268fdc523c39d8fb3a2a94e9541949b437b2a8656927eafb6dad8685dd0c9"
+    ),
+}
+"""sha256 of every raw file the builders read (relative path to hex digest): the
+fetchable files of :data:`REGISTRY` and the conversions kept in the shared raw
+folder. ``secdilemma data build`` refuses a file whose bytes differ unless told
+otherwise (:func:`secdilemma.data.rawfiles.verify_raw`)."""
+
 
 def fetch_raw(dest: Path | str) -> dict[str, Path]:
     """Download the raw files the panel builder needs into ``dest``.
 
     Files already present with the right checksum are not downloaded again.
+    pooch downloads each file into a temporary file in the target folder,
+    checks its hash and only then moves it into place, so an interrupted or
+    corrupt download leaves no partial file under the final name (the same
+    guarantee as :func:`secdilemma.files.atomic_path`).
     The dyadic MID file comes as the original Stata ``.dta`` (the shared raw
     folder also holds a CSV conversion; the builder reads either).
 

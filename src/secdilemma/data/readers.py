@@ -36,7 +36,9 @@ class Column:
         Column name in the file header.
     kind
         ``"int"`` (whole numbers, no missing), ``"number"`` (numeric, ``-9`` or
-        empty means missing, otherwise non-negative) or ``"str"`` (non-empty text).
+        empty means missing, otherwise non-negative), ``"str"`` (non-empty
+        text), ``"text"`` (text, may be empty) or ``"flag"`` (``1`` or empty,
+        read as a bool).
     """
 
     name: str
@@ -75,12 +77,12 @@ STATES_COLUMNS = (
 )
 
 
-def _line(index: int) -> int:
+def line_of(index: int) -> int:
     """File line of a data row (0-based row index; the header is line 1)."""
     return int(index) + 2
 
 
-def _read_table(path: Path, columns: tuple[Column, ...], what: str) -> pd.DataFrame:
+def read_table(path: Path, columns: tuple[Column, ...], what: str) -> pd.DataFrame:
     """Read ``path`` as text and convert the expected ``columns``.
 
     Parameters
@@ -130,12 +132,23 @@ def _read_table(path: Path, columns: tuple[Column, ...], what: str) -> pd.DataFr
 
 def _convert(values: pd.Series, col: Column, path: Path) -> pd.Series:
     """Convert one text column, raising on the first bad value."""
+    if col.kind == "text":
+        return values.str.strip('"')
+    if col.kind == "flag":
+        bad = ~values.isin(["", "1"])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RawDataError(
+                f"{path}, line {line_of(i)}, column '{col.name}': got {values.iloc[i]!r}; "
+                "expected 1 or empty"
+            )
+        return values == "1"
     if col.kind == "str":
         empty = values == ""
         if empty.any():
             i = int(np.flatnonzero(empty.to_numpy())[0])
             raise RawDataError(
-                f"{path}, line {_line(i)}, column '{col.name}': empty; expected text"
+                f"{path}, line {line_of(i)}, column '{col.name}': empty; expected text"
             )
         return values.str.strip('"')
     blank = values == ""
@@ -150,7 +163,7 @@ def _convert(values: pd.Series, col: Column, path: Path) -> pd.Series:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise RawDataError(
-            f"{path}, line {_line(i)}, column '{col.name}': got {values.iloc[i]!r}; "
+            f"{path}, line {line_of(i)}, column '{col.name}': got {values.iloc[i]!r}; "
             f"expected {expected}"
         )
     if col.kind == "int":
@@ -181,12 +194,12 @@ def read_nmc(path: Path | str) -> pd.DataFrame:
         ``-9``), or a state-year listed twice.
     """
     path = Path(path)
-    nmc = _read_table(path, NMC_COLUMNS, "NMC")
+    nmc = read_table(path, NMC_COLUMNS, "NMC")
     dup = nmc.duplicated(["ccode", "year"], keep="first")
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise RawDataError(
-            f"{path}, line {_line(i)}: state-year ccode={nmc['ccode'].iloc[i]}, "
+            f"{path}, line {line_of(i)}: state-year ccode={nmc['ccode'].iloc[i]}, "
             f"year={nmc['year'].iloc[i]} appears twice; expected one row per state-year"
         )
     return nmc
@@ -214,14 +227,14 @@ def read_midb(path: Path | str) -> pd.DataFrame:
         ``hostlev`` outside 1..5, or a spell ending before it starts.
     """
     path = Path(path)
-    midb = _read_table(path, MIDB_COLUMNS, "MIDB (MID 5.0 participants)")
+    midb = read_table(path, MIDB_COLUMNS, "MIDB (MID 5.0 participants)")
     _check_range(midb, "sidea", (0, 1), path)
     _check_range(midb, "hostlev", (1, 2, 3, 4, 5), path)
     backwards = midb["endyear"] < midb["styear"]
     if backwards.any():
         i = int(np.flatnonzero(backwards.to_numpy())[0])
         raise RawDataError(
-            f"{path}, line {_line(i)}, column 'endyear': {midb['endyear'].iloc[i]} is "
+            f"{path}, line {line_of(i)}, column 'endyear': {midb['endyear'].iloc[i]} is "
             f"before styear {midb['styear'].iloc[i]}; expected endyear >= styear"
         )
     return midb
@@ -251,7 +264,7 @@ def read_dyadic_mid(path: Path | str) -> pd.DataFrame:
         On a missing column or a non-integer value.
     """
     path = Path(path)
-    dy = _read_table(path, DYADIC_MID_COLUMNS, "dyadic MID 4.02")
+    dy = read_table(path, DYADIC_MID_COLUMNS, "dyadic MID 4.02")
     _check_range(dy, "hihosta", (1, 2, 3, 4, 5), path)
     _check_range(dy, "hihostb", (1, 2, 3, 4, 5), path)
     return dy
@@ -276,7 +289,7 @@ def read_states(path: Path | str) -> pd.DataFrame:
         On a missing column, a bad value, or an abbreviation mapped to two codes.
     """
     path = Path(path)
-    states = _read_table(path, STATES_COLUMNS, "COW state list")
+    states = read_table(path, STATES_COLUMNS, "COW state list")
     pairs = states[["stateabb", "ccode"]].drop_duplicates()
     clash = pairs["stateabb"].duplicated(keep=False) | pairs["ccode"].duplicated(keep=False)
     if clash.any():
@@ -293,6 +306,6 @@ def _check_range(df: pd.DataFrame, column: str, allowed: tuple[int, ...], path: 
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise RawDataError(
-            f"{path}, line {_line(i)}, column '{column}': got {df[column].iloc[i]}; "
+            f"{path}, line {line_of(i)}, column '{column}': got {df[column].iloc[i]}; "
             f"expected one of {list(allowed)}"
         )

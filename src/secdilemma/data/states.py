@@ -16,10 +16,18 @@ import pandas as pd
 
 from secdilemma.data.readers import RawDataError
 
-SUCCESSIONS: dict[str, tuple[tuple[str, int, int], ...]] = {"GMY": (("GFR", 1955, 1990),)}
+SUCCESSIONS: dict[str, tuple[tuple[str, int, int], ...]] = {
+    "GMY": (("GFR", 1955, 1990),),
+    "YEM": (("YAR", 1926, 1990),),
+}
 """Per state abbreviation: ``(stand-in abbreviation, first year, last year)``
 spells whose data stand for the state in a dyad. GFR is used for GMY in
-1955-1990 (NMC lists both GFR and unified GMY in 1990; GFR is used there)."""
+1955-1990 (NMC lists both GFR and unified GMY in 1990; GFR is used there, and
+counted once in the world total, :data:`secdilemma.data.world.WORLD_DUPLICATES`).
+North Yemen (YAR, 678) stands for Yemen (YEM, 679) in 1926-1990 the same way
+(NMC lists both in 1990; YAR is used there). The other changes of identity
+need no entry: COW keeps one code for the USSR and Russia (365), for North
+Vietnam and Vietnam (816) and for Yugoslavia and Serbia (345)."""
 
 
 @dataclass(frozen=True)

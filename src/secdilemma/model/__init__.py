@@ -1,5 +1,6 @@
 """Hierarchical PyMC models of DESIGN §4 and their compiled belief recursion.
 
+- :mod:`~secdilemma.model.schema`: names of a fit's groups, dims and variables;
 - :mod:`~secdilemma.model.variants`: variants as data (bundled TOML files);
 - :mod:`~secdilemma.model.builder`: :func:`build_model`, panel + variant -> ``pymc.Model``;
 - :mod:`~secdilemma.model.sampling`: :func:`fit`, sampling with nutpie (PyMC fallback);
@@ -7,17 +8,16 @@
 - :mod:`~secdilemma.model.io`: :func:`save_fit` / :func:`load_fit` with provenance;
 - :mod:`~secdilemma.model.belief_op`: the belief recursion as a PyTensor graph.
 
-The names below are imported from their modules on first use (PEP 562), so
-that ``secdilemma.model.variants``, ``io``, ``manifest`` and ``diagnostics``,
-which do not need PyMC, can be imported without it (the CLI starts at once;
-a saved fit loads without PyMC). ``builder``, ``sampling`` and ``belief_op``
-import PyMC.
+Names are imported on first use (PEP 562): ``import secdilemma.model.schema``
+or ``secdilemma.model.variants`` does not import PyMC, nor do ``io``,
+``manifest`` and ``diagnostics`` (a saved fit loads without PyMC; the CLI
+starts at once). ``builder``, ``sampling`` and ``belief_op`` import PyMC.
 """
 
 from importlib import import_module
 from typing import Any
 
-_LAZY = {
+_WHERE = {
     "build_model": "builder",
     "FitDiagnosticsWarning": "diagnostics",
     "Thresholds": "diagnostics",
@@ -38,15 +38,11 @@ _LAZY = {
     "load_variant": "variants",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first access (PEP 562)."""
-    if name in _LAZY:
-        return getattr(import_module(f"secdilemma.model.{_LAZY[name]}"), name)
+    """Import a public name from its module on first access."""
+    if name in _WHERE:
+        return getattr(import_module(f"secdilemma.model.{_WHERE[name]}"), name)
     raise AttributeError(f"module 'secdilemma.model' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])

@@ -569,10 +569,21 @@ def _belief_log_odds_op(
     cutpoints: TensorVariable,
 ) -> TensorVariable:
     """Build the compiled recursion: one :class:`BeliefRecursion` node."""
-    m, obs = _clean_moves(move, observed)
+    m, obs = (move, observed) if _symbolic(move, observed) else _clean_moves(move, observed)
     action = pt.stack([pt.as_tensor_variable(v, dtype="float64") for v in (beta, gamma, delta)])
     log_odds, _tape = BeliefRecursion()(m, obs, l0, w, s, action, cutpoints)
     return log_odds
+
+
+def _symbolic(*data: Any) -> bool:
+    """Whether data are graph variables (e.g. :func:`pymc.Data`), checked upstream.
+
+    Symbolic moves and masks (a model whose data can be swapped without
+    recompiling) are passed to the Ops as they are: their values are checked
+    where they are made (:func:`secdilemma.model.builder.model_data`), and the
+    kernels read a move only where its mask says it is observed.
+    """
+    return any(isinstance(d, Variable) for d in data)
 
 
 # --------------------------------------------------------------------------
@@ -833,10 +844,13 @@ def action_log_likelihoods(
         On mismatched shapes, or a modelled move that is unobserved or not an
         integer 0..3.
     """
-    m, obs = _clean_moves(move, observed)
-    mod = np.asarray(modelled, dtype=bool)
-    if mod.shape != obs.shape or np.any(mod & ~obs):
-        raise ValueError("modelled: must have the shape of observed and lie within it")
+    if _symbolic(move, modelled, observed):
+        m, mod, obs = move, modelled, observed
+    else:
+        m, obs = _clean_moves(move, observed)
+        mod = np.asarray(modelled, dtype=bool)
+        if mod.shape != obs.shape or np.any(mod & ~obs):
+            raise ValueError("modelled: must have the shape of observed and lie within it")
     action = pt.stack([pt.as_tensor_variable(v, dtype="float64") for v in (beta, gamma, delta)])
     ll, _jac, _jac_log_odds = ActionLogLikelihood()(m, mod, obs, log_odds, alpha, action, cutpoints)
     return ll[..., 0], ll[..., 1]

@@ -1,5 +1,11 @@
 """Build the hierarchical PyMC model of DESIGN §3-4 from a panel and a variant.
 
+Two kinds of variant share one likelihood: per-state belief parameters
+(``free``: ``l0, w, s`` for every observing state, hierarchical) and observer
+*regimes* (``mixture``, ``sensible``, ``misplaced_certainty``: each state's
+``l0, w, s`` are those of its regime, and regimes are marginalised exactly,
+see "Observer regimes" below).
+
 The model, with ``j = other(i)``, ``x = m - 1`` and periods ``t`` counted from
 each dyad's first observed year (:func:`secdilemma.panel.left_align`):
 
@@ -65,6 +71,33 @@ one term per observing state, the unit of PSIS-LOO (DESIGN §5). The model has
 no ``random`` for ``move``: replicated moves come from the simulator and the
 posterior predictive code, which need the coupled recursion anyway.
 
+**Observer regimes** (DESIGN §4). With regimes ``r = 1..R`` (each with
+population-level ``l0_r, w_r, s_r``) and shares ``P(r)``, each dyad has
+``K = R^2`` joint configurations ``k = (r0, r1)``. The panel is *tiled* over
+configurations (dyad-major: row ``d * K + k``), so the same compiled belief and
+action Ops compute, in one call, every configuration's belief paths and
+per-intent log-likelihoods ``ll[d, k, i](tau)``; then::
+
+    log p(m[d]) = logsumexp_k [ log P(r0) + log P(r1)
+                                + sum_i logsumexp_tau (log pi_tau + ll[d, k, i](tau)) ]
+
+The configuration weights ``P(k | m[d])`` (``configuration_weight``) are the
+softmax of the bracket; ``p_regime``, ``p_malign`` and ``belief`` are averages
+over configurations with those weights. A regime whose share is fixed at 0 is
+left out, so a variant with one active regime has ``K = 1`` and no sum. No
+Python loop over configurations or dyads: tiling is an index (``pt.repeat``,
+``pt.tile``). With ``K > 1`` the two sides are coupled through the
+configuration, so the ``log_likelihood`` group has one term per *dyad*
+(``move[dyad]``); with ``K = 1`` one per observing state, as for per-state
+variants (:mod:`secdilemma.model.schema`).
+
+**Data as** :func:`pymc.Data`. The moves and masks enter the graph as data
+containers (``move_data``, ``observed_mask``, ``modelled_mask``,
+``lag_reference``, ``last_period``), not constants, so a compiled model can be
+refitted to another panel of the same shape without recompiling (nutpie's
+``compiled.with_data``, :mod:`secdilemma.calibration`). The ``"scan"``
+baseline keeps constants.
+
 **Recorded per draw** (deterministics): ``belief[dyad, side, year]``,
 ``p_malign[dyad, side] = P(tau = 1 | data)``,
 ``misplaced_certainty[dyad, side] = b[i, T_last] - p_malign[dyad, other(i)]``
@@ -89,11 +122,12 @@ from numpy.typing import NDArray
 from pymc.distributions.transforms import ordered
 from pytensor.tensor.variable import TensorVariable
 
+from secdilemma.model import schema
 from secdilemma.model.belief_op import Method, action_log_likelihoods, belief_log_odds
-from secdilemma.model.variants import HYPERPARAMETERS, Variant, load_variant
+from secdilemma.model.variants import HYPERPARAMETERS, Prior, Variant, load_variant
 from secdilemma.panel import left_align, validate_panel
 
-NOT_MODELLED = -1
+NOT_MODELLED = schema.NOT_MODELLED
 """Value of ``move`` in the model where a move does not enter the likelihood."""
 
 CENTRED_CUTPOINTS = "cutpoints_centred"
@@ -102,6 +136,18 @@ CENTRED_CUTPOINTS = "cutpoints_centred"
 BELIEF_REFERENCE = 0.5
 """``b_ref`` of the centred cutpoints: the middle of the belief scale (beliefs
 depend on the parameters, so no data-derived reference exists)."""
+
+LOGLIK_DETERMINISTIC = "loglik_move"
+"""Deterministic holding the log-likelihood terms, moved to the ``log_likelihood`` group."""
+
+DATA_NAMES = {
+    "move": "move_data",
+    "observed": "observed_mask",
+    "modelled": "modelled_mask",
+    "lag_reference": "lag_reference",
+    "last_period": "last_period",
+}
+"""Names of the :func:`pymc.Data` containers (swap them with ``compiled.with_data``)."""
 
 
 @dataclass(frozen=True)
@@ -146,38 +192,48 @@ class ModelData:
     def coords(self) -> dict[str, Any]:
         """Model coords: ``dyad``, ``side``, ``year`` (period) and ``cutpoint``."""
         return {
-            "dyad": [str(d) for d in self.dyad],
-            "side": [0, 1],
-            "year": list(range(self.n_years)),
-            "cutpoint": [0, 1, 2],
+            schema.DYAD: [str(d) for d in self.dyad],
+            schema.SIDE: [0, 1],
+            schema.YEAR: list(range(self.n_years)),
+            schema.CUTPOINT: [0, 1, 2],
         }
 
     def observed_value(self) -> NDArray[np.int64]:
         """Value of the observed ``move`` variable: the move, or -1 where not modelled."""
         return np.where(self.modelled, self.move, NOT_MODELLED).astype(np.int64)
 
+    def data_values(self) -> dict[str, NDArray[Any]]:
+        """Values of the :data:`DATA_NAMES` containers (for ``compiled.with_data``)."""
+        return {
+            DATA_NAMES["move"]: self.move,
+            DATA_NAMES["observed"]: self.observed,
+            DATA_NAMES["modelled"]: self.modelled,
+            DATA_NAMES["lag_reference"]: np.asarray(self.lag_reference),
+            DATA_NAMES["last_period"]: self.last_period,
+        }
+
     def constant_data(self) -> xr.Dataset:
         """The ``constant_data`` group of a fit."""
         coords = self.coords()
         return xr.Dataset(
             {
-                "move_aligned": (
-                    ("dyad", "side", "year"),
+                schema.MOVE_ALIGNED: (
+                    schema.PATH_DIMS,
                     np.where(self.observed, self.move, np.nan),
                     {"long_name": "left-aligned move, NaN where missing"},
                 ),
-                "first_year": (
-                    ("dyad",),
+                schema.FIRST_YEAR: (
+                    (schema.DYAD,),
                     self.first_year,
                     {"long_name": "calendar year of period 0 (the panel's year coordinate)"},
                 ),
-                "last_period": (
-                    ("dyad",),
+                schema.LAST_PERIOD: (
+                    (schema.DYAD,),
                     self.last_period,
                     {"long_name": "last period with an observed move, T_last"},
                 ),
             },
-            coords={k: coords[k] for k in ("dyad", "side", "year")},
+            coords={k: coords[k] for k in schema.PATH_DIMS},
         )
 
 
@@ -195,17 +251,32 @@ def model_data(panel: xr.Dataset) -> ModelData:
     Returns
     -------
     ModelData
+
+    Raises
+    ------
+    ValueError
+        If a dyad has no modelled move (e.g. a single observed year: the first
+        observed year is the baseline and is not modelled), naming the dyads:
+        such a dyad would be "fitted" with no data behind its estimates.
     """
     panel = validate_panel(panel)
     aligned, first = left_align(panel)
     observed = ~np.isnan(aligned)
     any_obs = observed.any(axis=1)  # (dyad, period)
-    last = np.array([np.flatnonzero(row).max() for row in any_obs], dtype=np.int64)
+    last = any_obs.shape[1] - 1 - np.argmax(any_obs[:, ::-1], axis=1)
     n_years = int(last.max()) + 1
     aligned, observed = aligned[:, :, :n_years], observed[:, :, :n_years]
     move = np.where(observed, aligned, 0).astype(np.int64)
     modelled = observed.copy()
     modelled[:, :, 0] = False  # the first observed year has no lag: not modelled
+    empty = ~modelled.any(axis=(1, 2))
+    if empty.any():
+        names = [str(d) for d in np.asarray(panel["dyad"].values)[empty]]
+        raise ValueError(
+            f"panel: dyad(s) {names} have no modelled move (a dyad's first observed year "
+            "is its baseline and is not modelled, so at least two observed years are "
+            "needed); drop them, e.g. panel.drop_sel(dyad=[...])"
+        )
     years = np.asarray(panel["year"].values)
     return ModelData(
         dyad=np.asarray(panel["dyad"].values),
@@ -213,8 +284,51 @@ def model_data(panel: xr.Dataset) -> ModelData:
         observed=observed,
         modelled=modelled,
         first_year=years[first].astype(np.int64),
-        last_period=last,
+        last_period=last.astype(np.int64),
     )
+
+
+@dataclass(frozen=True)
+class Configurations:
+    """The joint regime configurations of a dyad's two sides (DESIGN §4).
+
+    Attributes
+    ----------
+    regimes
+        Names of the active regimes (those with a share that may be positive).
+    regime_of
+        ``(K, 2)``: the regime index of side 0 and side 1 in configuration
+        ``k``; side 1 varies fastest (``k = r0 * R + r1``).
+    """
+
+    regimes: tuple[str, ...]
+    regime_of: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, variant: Variant) -> Configurations | None:
+        """The configurations of a regime variant, ``None`` for per-state beliefs."""
+        if not variant.has_regimes:
+            return None
+        regimes = tuple(variant.active_regimes())
+        n = len(regimes)
+        grid = np.array([(r0, r1) for r0 in range(n) for r1 in range(n)], dtype=np.int64)
+        return cls(regimes=regimes, regime_of=grid)
+
+    @property
+    def n(self) -> int:
+        """Number of configurations ``K = R^2``."""
+        return int(self.regime_of.shape[0])
+
+    def labels(self) -> list[str]:
+        """``"r0|r1"`` per configuration (the ``configuration`` coordinate)."""
+        return [f"{self.regimes[a]}|{self.regimes[b]}" for a, b in self.regime_of]
+
+    def indicator(self) -> NDArray[np.float64]:
+        """``(K, 2, R)``: 1 where side ``i`` is in regime ``r`` in configuration ``k``."""
+        out = np.zeros((self.n, 2, len(self.regimes)))
+        for side in (0, 1):
+            out[np.arange(self.n), side, self.regime_of[:, side]] = 1.0
+        return out
 
 
 def log_sigmoid(x: TensorVariable) -> TensorVariable:
@@ -268,31 +382,18 @@ def marginal_logp(
     return pt.logaddexp(pt.log1p(-pi) + ll_benign, pt.log(pi) + ll_malign)
 
 
-def sequence_logp(
-    value: TensorVariable,
-    modelled: TensorVariable,
-    ll_benign: TensorVariable,
-    ll_malign: TensorVariable,
-    pi: TensorVariable,
-) -> TensorVariable:
-    """``logp`` of the observed ``move``: each state's sequence, intent marginalised.
-
-    The moves enter the per-intent log-likelihoods ``ll_benign, ll_malign``
-    (computed in the model graph from the constant moves, by the compiled Op or
-    by :func:`intent_log_likelihoods`), so ``value`` and ``modelled`` only fix
-    the event shape ``(year,)`` here. Shape ``(dyad, side)``.
-    """
-    return marginal_logp(ll_benign, ll_malign, pi)
+def _prior_rv(name: str, prior: Prior, **kwargs: Any) -> TensorVariable:
+    """A random variable with a variant's prior (family and arguments)."""
+    args = {k: np.asarray(v, dtype="float64") for k, v in prior.args.items()}
+    return getattr(pm, prior.dist)(name, **args, **kwargs)
 
 
 def _shared(name: str, variant: Variant, dims: str | None = None) -> TensorVariable:
     """A shared parameter: a random variable with the variant's prior, or a constant."""
     if name in variant.fixed:
         return pt.as_tensor_variable(np.asarray(variant.fixed[name], dtype="float64"))
-    prior = variant.priors[name]
-    args = {k: np.asarray(v, dtype="float64") for k, v in prior.args.items()}
     extra = {"transform": ordered} if name == "cutpoints" else {}
-    return getattr(pm, prior.dist)(name, **args, **extra, dims=dims)
+    return _prior_rv(name, variant.priors[name], dims=dims, **extra)
 
 
 def _centred_cutpoints(variant: Variant, location: TensorVariable, dims: str) -> TensorVariable:
@@ -315,6 +416,38 @@ def _centred_cutpoints(variant: Variant, location: TensorVariable, dims: str) ->
     return cutpoints
 
 
+INTENT_SPREAD = "intent_spread"
+"""Name of the sampled ``delta * sqrt(pi * (1 - pi))`` (see :func:`_intent_effect`)."""
+
+
+def _intent_effect(variant: Variant, pi: TensorVariable) -> TensorVariable:
+    """``delta``, sampled as the spread of the intent effect ``d = delta * sqrt(pi (1 - pi))``.
+
+    A state's escalation level is ``alpha[i] + delta * tau[i]``: a two-point
+    mixture whose spread across states, ``delta * sqrt(pi (1 - pi))``, the data
+    inform much better than ``delta`` and ``pi`` apart, which trade off along a
+    curved ridge (more malign states with a smaller ``delta``; posterior
+    correlation of ``log delta`` and ``logit pi`` -0.66 on the historical panel,
+    against 0.18 for ``log d``). The sampler therefore draws ``d`` (on the log
+    scale, flat) and ``delta = d / sqrt(pi (1 - pi))`` is recorded; the
+    potential ``delta_prior`` adds the variant's prior density of ``delta`` and
+    the Jacobian ``|d delta / d d| = 1 / sqrt(pi (1 - pi))`` of the map
+    ``(pi, d) -> (pi, delta)``, so the model is DESIGN's, point for point
+    (``tests/test_model_builder.py``); only the geometry changes. A fixed
+    ``delta`` is a constant.
+    """
+    if "delta" in variant.fixed:
+        return _shared("delta", variant)
+    spread = pm.HalfFlat(INTENT_SPREAD)  # log-transformed: d > 0, flat on (0, inf)
+    scale = pt.sqrt(pi * (1 - pi))
+    delta = pm.Deterministic("delta", spread / scale)
+    prior = variant.priors["delta"]
+    args = {k: np.asarray(v, dtype="float64") for k, v in prior.args.items()}
+    prior_of = getattr(pm, prior.dist).dist(**args)
+    pm.Potential("delta_prior", pm.logp(prior_of, delta) - pt.log(scale))
+    return delta
+
+
 def _per_state(name: str, variant: Variant, link: str, n_dyads: int) -> TensorVariable:
     """A per-state parameter ``link(mu + sigma * z)`` (non-centred), or a constant."""
     if name in variant.fixed:
@@ -322,9 +455,43 @@ def _per_state(name: str, variant: Variant, link: str, n_dyads: int) -> TensorVa
     mu_name, sigma_name = HYPERPARAMETERS[name]
     mu = _shared(mu_name, variant)
     sigma = _shared(sigma_name, variant)
-    z = pm.Normal(f"z_{name}", 0.0, 1.0, dims=("dyad", "side"))
+    z = pm.Normal(f"z_{name}", 0.0, 1.0, dims=schema.STATE_DIMS)
     latent = mu + sigma * z
     return pt.sigmoid(latent) if link == "logit" else latent
+
+
+def _regime_parameters(variant: Variant, configs: Configurations) -> dict[str, TensorVariable]:
+    """Each active regime's ``l0, w, s`` (``(R,)`` each), sampled or fixed, recorded."""
+    out = {}
+    for param in schema.BELIEF_PARAMETERS:
+        values = []
+        for regime in configs.regimes:
+            spec = variant.regimes[regime][param]
+            if isinstance(spec, Prior):
+                values.append(_prior_rv(f"{param}_{regime}", spec))
+            else:
+                values.append(pt.as_tensor_variable(np.float64(spec)))
+        out[param] = pm.Deterministic(
+            schema.REGIME_PARAMETERS[param], pt.stack(values), dims=schema.REGIME
+        )
+    return out
+
+
+def _regime_log_share(variant: Variant, configs: Configurations) -> TensorVariable:
+    """``log P(r)`` of the active regimes, ``(R,)``; ``rho`` or ``regime_share`` sampled."""
+    n_listed = len(variant.regimes)
+    active = [list(variant.regimes).index(r) for r in configs.regimes]
+    fixed = variant.fixed_shares()
+    if fixed is not None:
+        share = pt.as_tensor_variable(np.asarray(fixed)[active])
+    elif n_listed == 2:
+        rho = _shared(schema.RHO, variant)
+        share = pt.stack([1.0 - rho, rho])
+    else:
+        share = _prior_rv(schema.REGIME_SHARE, variant.priors[schema.REGIME_SHARE])
+    if fixed is None or n_listed == 2:
+        pm.Deterministic(schema.REGIME_SHARE, share, dims=schema.REGIME)
+    return pt.log(share)
 
 
 def build_model(
@@ -333,6 +500,7 @@ def build_model(
     *,
     belief_method: Method = "op",
     centred_cutpoints: bool = True,
+    intent_spread: bool = True,
 ) -> pm.Model:
     """The hierarchical model of DESIGN §3-4 for a panel, as a :class:`pymc.Model`.
 
@@ -344,111 +512,194 @@ def build_model(
         the period since each dyad's first observed year (the calendar year
         of period 0 is in :attr:`ModelData.first_year`).
     variant
-        A bundled variant name (``free``, ``sensible``,
+        A bundled variant name (``mixture``, ``free``, ``sensible``,
         ``misplaced_certainty``), a path to a variant TOML file, a mapping of
         the same content or a :class:`~secdilemma.model.variants.Variant`.
     belief_method
         How the belief recursion is compiled: ``"op"`` (compiled Op with an
-        analytic gradient) or ``"scan"`` (:func:`pytensor.scan`).
+        analytic gradient, data in :func:`pymc.Data`) or ``"scan"``
+        (:func:`pytensor.scan`, data as constants).
     centred_cutpoints
         Sample the centred cutpoints ``c_tilde`` (default) or DESIGN's ``c``
         directly; the log-density is the same (module docstring).
+    intent_spread
+        Sample ``delta`` through the spread of the intent effect
+        ``delta * sqrt(pi (1 - pi))`` (default; :func:`_intent_effect`) or
+        directly; the log-density is the same.
 
     Returns
     -------
     pymc.Model
-        With coords ``dyad, side, year, cutpoint``; free variables named as in
+        With coords ``dyad, side, year, cutpoint`` (and ``regime``,
+        ``configuration`` for regime variants); free variables named as in
         DESIGN §4 (``beta, gamma, delta, cutpoints_centred, pi, sigma_alpha,
-        z_alpha`` and the ``mu_, sigma_, z_`` of every modelled per-state
-        parameter); the observed ``move``; deterministics ``cutpoints``
-        (DESIGN's ``c``), ``alpha, l0, w, s, belief, p_malign,
-        misplaced_certainty, loglik_move``. With ``centred_cutpoints=False``
-        (or fixed cutpoints) ``cutpoints`` is itself the free variable (or a
-        recorded constant) and there is no ``cutpoints_centred``.
+        z_alpha``; the ``mu_, sigma_, z_`` of every modelled per-state
+        parameter, or each regime's ``l0_R, w_R, s_R`` and ``rho``); the
+        observed ``move``; deterministics named in
+        :mod:`secdilemma.model.schema` and ``loglik_move``. With
+        ``centred_cutpoints=False`` (or fixed cutpoints) ``cutpoints`` is
+        itself the free variable (or a recorded constant).
 
     Raises
     ------
     ValueError
-        If the panel is invalid or the variant specification is bad
+        If the panel is invalid or has a dyad without a modelled move, or the
+        variant specification is bad
         (:class:`~secdilemma.model.variants.VariantError`).
     """
     variant = load_variant(variant)
     data = model_data(panel)
-    n_dyads = len(data.dyad)
-    state_dims = ("dyad", "side")
-    path_dims = ("dyad", "side", "year")
-    with pm.Model(coords=data.coords()) as model:
+    configs = Configurations.of(variant)
+    n_dyads, n_config = len(data.dyad), (configs.n if configs else 1)
+    coords = data.coords()
+    if configs is not None:
+        coords[schema.REGIME] = list(configs.regimes)
+        coords[schema.CONFIGURATION] = configs.labels()
+    with pm.Model(coords=coords) as model:
+        if belief_method == "op":
+            values = data.data_values()
+            move, observed, modelled, lag_reference, last_period = (
+                pm.Data(DATA_NAMES[key], values[DATA_NAMES[key]])
+                for key in ("move", "observed", "modelled", "lag_reference", "last_period")
+            )
+        else:  # the scan baseline precomputes its layout from constants
+            move, observed, modelled = data.move, data.observed, data.modelled
+            lag_reference, last_period = data.lag_reference, data.last_period
+
         # Shared action parameters and the share of malign states.
         beta = _shared("beta", variant)
         gamma = _shared("gamma", variant)
-        delta = _shared("delta", variant)
+        pi = _shared(schema.PI, variant)
+        delta = _intent_effect(variant, pi) if intent_spread else _shared("delta", variant)
         centre = centred_cutpoints and "cutpoints" not in variant.fixed
         if not centre:  # DESIGN's c itself: sampled, or fixed and recorded
-            cutpoints = _shared("cutpoints", variant, dims="cutpoint")
+            cutpoints = _shared("cutpoints", variant, dims=schema.CUTPOINT)
             if "cutpoints" in variant.fixed:
-                cutpoints = pm.Deterministic("cutpoints", cutpoints, dims="cutpoint")
-        pi = _shared("pi", variant)
+                cutpoints = pm.Deterministic("cutpoints", cutpoints, dims=schema.CUTPOINT)
 
-        # Per-state hierarchy, non-centred.
+        # Per-state action intercepts, non-centred.
         sigma_alpha = _shared("sigma_alpha", variant)
-        z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims=state_dims)
-        alpha = pm.Deterministic("alpha", sigma_alpha * z_alpha, dims=state_dims)
+        z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims=schema.STATE_DIMS)
+        alpha = pm.Deterministic(schema.ALPHA, sigma_alpha * z_alpha, dims=schema.STATE_DIMS)
         if centre:
             # c = c_tilde + mean(alpha) + beta * b_ref + gamma * x_ref (module docstring).
-            location = pt.mean(alpha) + beta * BELIEF_REFERENCE + gamma * data.lag_reference
-            cutpoints = _centred_cutpoints(variant, location, dims="cutpoint")
-        l0 = pm.Deterministic("l0", _per_state("l0", variant, "identity", n_dyads), dims=state_dims)
-        w = pm.Deterministic("w", _per_state("w", variant, "logit", n_dyads), dims=state_dims)
-        s = pm.Deterministic("s", _per_state("s", variant, "logit", n_dyads), dims=state_dims)
+            location = pt.mean(alpha) + beta * BELIEF_REFERENCE + gamma * lag_reference
+            cutpoints = _centred_cutpoints(variant, location, dims=schema.CUTPOINT)
 
-        # Coupled belief recursion, b[i, t] = sigmoid(l[i, t]).
+        # Belief parameters of every (dyad x configuration) row, (dyad * K, 2).
+        if configs is None:
+            belief_params = {
+                "l0": _per_state("l0", variant, "identity", n_dyads),
+                "w": _per_state("w", variant, "logit", n_dyads),
+                "s": _per_state("s", variant, "logit", n_dyads),
+            }
+            belief_params = {
+                k: pm.Deterministic(k, v, dims=schema.STATE_DIMS) for k, v in belief_params.items()
+            }
+            tiled = dict(belief_params)
+        else:
+            per_regime = _regime_parameters(variant, configs)
+            log_share = _regime_log_share(variant, configs)
+            log_prior = log_share[configs.regime_of].sum(axis=1)  # (K,)
+            tiled = {  # config k of dyad d is row d * K + k
+                k: pt.tile(v[configs.regime_of], (n_dyads, 1)) for k, v in per_regime.items()
+            }
+
+        def per_row(x: Any) -> Any:
+            """Repeat a per-dyad array for each configuration (rows d * K + k)."""
+            return x if n_config == 1 else pt.repeat(x, n_config, axis=0)
+
+        # Coupled belief recursion, b[i, t] = sigmoid(l[i, t]), every configuration at once.
         log_odds = belief_log_odds(
-            data.move,
-            data.observed,
-            l0,
-            w,
-            s,
-            beta,
-            gamma,
-            delta,
-            cutpoints,
-            method=belief_method,
-        )
-        belief = pm.Deterministic("belief", pt.sigmoid(log_odds), dims=path_dims)
+            per_row(move), per_row(observed), tiled["l0"], tiled["w"], tiled["s"],
+            beta, gamma, delta, cutpoints, method=belief_method,
+        )  # fmt: skip
 
         # Action model, per intent, summed over modelled years t >= 1:
         # eta[i,t](tau) = alpha[i] + beta * b[i,t-1] + gamma * x[j,t-1] + delta * tau.
         if belief_method == "op":
             ll_benign, ll_malign = action_log_likelihoods(
-                data.move, data.modelled, data.observed, log_odds, alpha,
+                per_row(move), per_row(modelled), per_row(observed), log_odds, per_row(alpha),
                 beta, gamma, delta, cutpoints,
             )  # fmt: skip
         else:
+            if n_config > 1:
+                raise ValueError("belief_method: 'scan' is the baseline of per-state variants")
             x = np.where(data.observed, data.move - 1.0, 0.0)  # a masked lag reads as hold
             x_other = x[:, ::-1, :]
-            eta_lagged = alpha[:, :, None] + beta * belief[:, :, :-1] + gamma * x_other[:, :, :-1]
+            belief_scan = pt.sigmoid(log_odds)
+            eta_lagged = (
+                alpha[:, :, None] + beta * belief_scan[:, :, :-1] + gamma * x_other[:, :, :-1]
+            )
             eta_benign = pt.concatenate([pt.zeros((n_dyads, 2, 1)), eta_lagged], axis=2)
             value = pt.as_tensor_variable(data.observed_value())
             ll_benign, ll_malign = intent_log_likelihoods(value, eta_benign, delta, cutpoints)
 
-        # The likelihood: one observation per state (its sequence), intent marginalised.
+        # Intent marginalised per side and configuration, (dyad, K, side).
+        ll_benign = ll_benign.reshape((n_dyads, n_config, 2))
+        ll_malign = ll_malign.reshape((n_dyads, n_config, 2))
+        marginal = marginal_logp(ll_benign, ll_malign, pi)
+        p_malign_k = pt.sigmoid(pt.log(pi) + ll_malign - pt.log1p(-pi) - ll_benign)
+        belief_k = pt.sigmoid(log_odds).reshape((n_dyads, n_config, 2, data.n_years))
+        if n_config == 1:
+            loglik = marginal[:, 0]  # one term per observing state
+            p_malign_dyad = p_malign_k[:, 0]
+            belief_dyad = belief_k[:, 0]
+            loglik_dims: tuple[str, ...] = schema.STATE_DIMS
+        if configs is not None:
+            joint = log_prior[None, :] + marginal.sum(axis=2)  # (dyad, K)
+            loglik_dyad = pt.logsumexp(joint, axis=1)
+            weight = pm.Deterministic(
+                schema.CONFIGURATION_WEIGHT,
+                pt.exp(joint - loglik_dyad[:, None]),
+                dims=(schema.DYAD, schema.CONFIGURATION),
+            )
+            if n_config > 1:  # one term per dyad: the sides are coupled
+                loglik, loglik_dims = loglik_dyad, (schema.DYAD,)
+                p_malign_dyad = (weight[:, :, None] * p_malign_k).sum(axis=1)
+                belief_dyad = (weight[:, :, None, None] * belief_k).sum(axis=1)
+            p_regime = pm.Deterministic(
+                schema.P_REGIME,
+                pt.tensordot(weight, configs.indicator(), axes=[[1], [0]]),
+                dims=(*schema.STATE_DIMS, schema.REGIME),
+            )
+            if schema.MISPLACED_REGIME in variant.regimes:
+                if schema.MISPLACED_REGIME in configs.regimes:
+                    p_misplaced = p_regime[:, :, configs.regimes.index(schema.MISPLACED_REGIME)]
+                else:  # listed, with its share fixed at 0
+                    p_misplaced = pt.zeros((n_dyads, 2))
+                pm.Deterministic(schema.P_MISPLACED, p_misplaced, dims=schema.STATE_DIMS)
+
+        # The likelihood: one observation per state sequence (per dyad for a mixture).
+        event = "(t)" if n_config == 1 else "(s,t)"
         pm.CustomDist(
-            "move",
+            schema.LOGLIK,
             data.modelled.astype("float64"),
-            ll_benign,
-            ll_malign,
-            pi,
-            logp=sequence_logp,
-            signature="(t),(),(),()->(t)",
+            loglik,
+            logp=_given_logp,
+            signature=f"{event},()->{event}",
             dtype="int64",
             observed=data.observed_value(),
-            dims=path_dims,
+            dims=schema.PATH_DIMS,
         )
 
-        # Per-draw summaries: P(tau = 1 | data), misplaced certainty, log-likelihood.
-        log_odds_malign = pt.log(pi) + ll_malign - pt.log1p(-pi) - ll_benign
-        p_malign = pm.Deterministic("p_malign", pt.sigmoid(log_odds_malign), dims=state_dims)
-        final_belief = belief[np.arange(n_dyads), :, data.last_period]  # (dyad, side)
-        pm.Deterministic("misplaced_certainty", final_belief - p_malign[:, ::-1], dims=state_dims)
-        pm.Deterministic("loglik_move", marginal_logp(ll_benign, ll_malign, pi), dims=state_dims)
+        # Per-draw summaries: P(tau = 1 | data), belief paths, misplaced certainty.
+        belief = pm.Deterministic(schema.BELIEF, belief_dyad, dims=schema.PATH_DIMS)
+        p_malign = pm.Deterministic(schema.P_MALIGN, p_malign_dyad, dims=schema.STATE_DIMS)
+        final_belief = belief[pt.arange(n_dyads), :, last_period]  # (dyad, side)
+        pm.Deterministic(
+            schema.MISPLACED_CERTAINTY, final_belief - p_malign[:, ::-1], dims=schema.STATE_DIMS
+        )
+        pm.Deterministic(LOGLIK_DETERMINISTIC, loglik, dims=loglik_dims)
     return model
+
+
+def _given_logp(value: TensorVariable, modelled: TensorVariable, loglik: TensorVariable) -> Any:
+    """``logp`` of the observed ``move``: the log-likelihood computed in the model graph.
+
+    The moves enter the per-intent log-likelihoods (computed from the data by
+    the compiled Ops or by :func:`intent_log_likelihoods`), so ``value`` and
+    ``modelled`` only fix the event shape here: ``(year,)`` per state, or
+    ``(side, year)`` per dyad for regime variants.
+    """
+    return loglik

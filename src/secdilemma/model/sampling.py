@@ -85,8 +85,10 @@ import pymc as pm
 import xarray as xr
 
 from secdilemma.core.parameters import check_seed
+from secdilemma.model import schema
 from secdilemma.model.belief_op import Method
-from secdilemma.model.builder import build_model, model_data
+from secdilemma.model.builder import LOGLIK_DETERMINISTIC, build_model, model_data
+from secdilemma.model.contraction import contraction, contraction_json
 from secdilemma.model.diagnostics import Thresholds, check_fit, warn_if_failed
 from secdilemma.model.io import library_versions, panel_sha256
 from secdilemma.model.variants import Variant, load_variant
@@ -101,9 +103,6 @@ for a low-rank estimate)."""
 
 PILOT_DEFAULTS = {"chains": 4, "tune": 300, "draws": 100}
 """Settings of the pilot run of ``init="pilot"``."""
-
-LOGLIK_DETERMINISTIC = "loglik_move"
-"""Deterministic holding the per-state log-likelihood, moved to ``log_likelihood``."""
 
 
 MODE_SEPARATION = 6.0
@@ -585,9 +584,10 @@ def fit(
         main_record = chain_log_densities(stats[logp_name])
         main_record["chain_means"] = chain_means(result["posterior"])
     free = [rv.name for rv in model.free_RVs]
-    # DESIGN's cutpoints are a deterministic of the sampled centred ones
-    # (builder docstring): check them too.
-    checked = free + [d.name for d in model.deterministics if d.name == "cutpoints"]
+    # DESIGN's cutpoints and delta are deterministics of the sampled centred
+    # cutpoints and intent spread (builder docstring): check them too.
+    recorded = {"cutpoints", "delta", schema.RHO}
+    checked = free + [d.name for d in model.deterministics if d.name in recorded]
     diagnostics = check_fit(result, var_names=checked, thresholds=thresholds)
     modes = _multimodality(pilot_record, main_record)
     stopped = [
@@ -621,6 +621,8 @@ def fit(
         "diagnostics_ok": int(diagnostics.ok),
         "free_variables": json.dumps(free),
     }
+    rows = contraction(result, seed=seed)
+    result.attrs["contraction"] = contraction_json(rows)
     if interrupted:
         result.attrs["interrupted"] = 1
     for message in modes:

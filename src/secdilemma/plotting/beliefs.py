@@ -5,7 +5,8 @@ panel per dyad, the posterior median and 50 % / 90 % bands of each side's
 belief that the other is malign, the other's observed moves as points along
 the bottom, and the evidence-based ``P(other malign | data)`` as a marker at
 the end, so a reader sees at once where certainty outran the evidence
-(``misplaced_certainty`` > 0).
+(``misplaced_certainty`` > 0). Each panel's legend names that dyad's own
+states (or ``side 0`` / ``side 1``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,18 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from secdilemma.plotting.style import MOVE_COLOURS, OKABE_ITO, figure_style
+from secdilemma.model import schema
+from secdilemma.plotting.bands import draw_bands
+from secdilemma.plotting.style import MOVE_COLOURS, PAGE_WIDTH, SIDE_COLOURS, figure_style
 
-SIDE_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["vermillion"])
+__all__ = ["SIDE_COLOURS", "plot_belief_paths"]
+
+
+def state_labels(dyads: Sequence[str], states: xr.DataArray | None) -> dict[str, tuple[str, str]]:
+    """Each dyad's two labels: its states' names (``states`` over dyad, side) or the sides."""
+    if states is None:
+        return {d: ("side 0", "side 1") for d in dyads}
+    return {d: tuple(str(states.sel(dyad=d, side=i).item()) for i in (0, 1)) for d in dyads}  # type: ignore[misc]
 
 
 def plot_belief_paths(
@@ -27,6 +37,7 @@ def plot_belief_paths(
     dyads: Sequence[str] | None = None,
     *,
     states: xr.DataArray | None = None,
+    bands: bool = True,
     title: str | None = None,
 ) -> Figure:
     """Posterior belief paths of both sides of each dyad.
@@ -40,34 +51,38 @@ def plot_belief_paths(
         Dyads to draw (default: all).
     states
         Optional state names over ``(dyad, side)`` (e.g. the panel's ``state``
-        coordinate) for the legend; default ``side 0`` / ``side 1``.
+        coordinate); each panel's legend names its own dyad's states. Default
+        ``side 0`` / ``side 1``.
+    bands
+        Draw the 50 % and 90 % bands (default) or the median only.
     title
         Figure title.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One row of axes per dyad; the x axis is the calendar year when the fit
-        records each dyad's first year, else the period.
+        One row of axes per dyad, each with its own legend; the x axis is the
+        calendar year when the fit records each dyad's first year, else the
+        period.
     """
-    posterior = fit["posterior"].to_dataset()
-    constant = fit["constant_data"].to_dataset()
-    names = list(posterior["dyad"].values) if dyads is None else list(dyads)
+    posterior = fit[schema.POSTERIOR].to_dataset()
+    constant = fit[schema.CONSTANT_DATA].to_dataset()
+    names = [str(d) for d in posterior["dyad"].values] if dyads is None else list(dyads)
     unknown = sorted(set(names) - set(posterior["dyad"].values.tolist()))
     if unknown:
         raise ValueError(f"dyads: not in the fit: {unknown}")
-    belief = posterior["belief"].sel(dyad=names)
-    q = belief.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim=("chain", "draw"))
-    p_malign = posterior["p_malign"].sel(dyad=names).mean(("chain", "draw"))
-    move = constant["move_aligned"].sel(dyad=names)
-    last = constant["last_period"].sel(dyad=names).values
-    first = constant["first_year"].sel(dyad=names).values
+    labels = state_labels(names, states)
+    belief = posterior[schema.BELIEF].sel(dyad=names)
+    p_malign = posterior[schema.P_MALIGN].sel(dyad=names).mean(("chain", "draw"))
+    move = constant[schema.MOVE_ALIGNED].sel(dyad=names)
+    last = constant[schema.LAST_PERIOD].sel(dyad=names).values
+    first = constant[schema.FIRST_YEAR].sel(dyad=names).values
 
     with figure_style():
         fig, axes = plt.subplots(
             len(names),
             1,
-            figsize=(7.2, 1.9 * len(names) + 0.6),
+            figsize=(PAGE_WIDTH, 1.7 * len(names) + 0.6),
             squeeze=False,
             layout="constrained",
         )
@@ -76,15 +91,16 @@ def plot_belief_paths(
             years = first[k] + periods
             for side in (0, 1):
                 colour = SIDE_COLOURS[side]
-                label = (
-                    f"side {side}"
-                    if states is None
-                    else str(states.sel(dyad=dyad, side=side).item())
+                label = labels[dyad][side]
+                draws = belief.sel(dyad=dyad, side=side).isel(year=periods)
+                draw_bands(
+                    ax,
+                    years,
+                    draws.stack(sample=("chain", "draw")).transpose("sample", ...).values,
+                    colour,
+                    f"{label}'s belief",
+                    bands=bands,
                 )
-                band = q.sel(dyad=dyad, side=side).isel(year=periods).values
-                ax.fill_between(years, band[0], band[4], color=colour, alpha=0.15, lw=0)
-                ax.fill_between(years, band[1], band[3], color=colour, alpha=0.3, lw=0)
-                ax.plot(years, band[2], color=colour, label=f"{label}'s belief")
                 # The evidence-based P(this side's *other* is malign), at the last year.
                 ax.plot(
                     years[-1] + 1.5,
@@ -94,7 +110,7 @@ def plot_belief_paths(
                     color=colour,
                     markeredgecolor="black",
                     clip_on=False,
-                    label=f"P(other malign | data), for {label}",
+                    label=f"P({labels[dyad][1 - side]} malign | data)",
                 )
                 seen = move.sel(dyad=dyad, side=1 - side).isel(year=periods).values
                 ok = ~np.isnan(seen)
@@ -109,7 +125,8 @@ def plot_belief_paths(
                 )
             ax.set(ylim=(-0.15, 1.02), ylabel="P(other malign)", title=str(dyad))
             ax.axhline(0, color="black", lw=0.5)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7)
         axes[-1, 0].set_xlabel("year (squares: the moves each side saw, coloured by move)")
-        axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-        fig.suptitle(title or "Posterior belief paths: median, 50 % and 90 % bands")
+        band_words = "median, 50 % and 90 % bands" if bands else "median"
+        fig.suptitle(title or f"Posterior belief paths: {band_words}")
     return fig

@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from secdilemma.analysis import statistics
 from secdilemma.plotting.style import OKABE_ITO, REGIME_COLOURS, figure_style
 
 REGIME_TITLES = {
@@ -24,9 +25,14 @@ def belief_bands(panel: xr.Dataset, quantiles: tuple[float, ...]) -> xr.DataArra
 
 
 def escalation_rate(panel: xr.Dataset) -> xr.DataArray:
-    """Share of observed moves that are ``build-up`` or ``militarized``, per year."""
-    move = panel["move"]
-    return (move >= 2).where(move.notnull()).mean(dim=("dyad", "side"))
+    """Share of observed moves that are ``build-up`` or ``militarized``, per year.
+
+    DESIGN §5's escalation rate (:func:`secdilemma.analysis.statistics.escalation_rate`)
+    taken over all states of each year.
+    """
+    move = panel["move"].transpose("year", ...)
+    rate = statistics.escalation_rate(move.values, axis=tuple(range(1, move.ndim)))
+    return xr.DataArray(rate, dims=("year",), coords={"year": move["year"].values})
 
 
 def describe_intents(panel: xr.Dataset) -> str:

@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib as mpl
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
-from secdilemma.files import atomic_path
+from secdilemma.files import atomic_path, check_output_path
 
 OKABE_ITO: dict[str, str] = {
     "orange": "#E69F00",
@@ -43,6 +44,19 @@ MOVE_COLOURS: tuple[str, ...] = (
 )
 """Colours of moves 0 de-escalate, 1 hold, 2 build-up, 3 militarized."""
 
+COLUMN_WIDTH = 3.3
+"""Width of a one-column journal figure, inches."""
+PAGE_WIDTH = 7.0
+"""Width of a two-column (full page) journal figure, inches."""
+
+SIDE_COLOURS: tuple[str, str] = (OKABE_ITO["blue"], OKABE_ITO["vermillion"])
+"""Colours of side 0 and side 1 of a dyad."""
+
+P_VALUE_CMAP = LinearSegmentedColormap.from_list(
+    "secdilemma_p", [OKABE_ITO["blue"], "#FFFFFF", OKABE_ITO["vermillion"]]
+)
+"""Diverging map for p-values: blue near 0, white at 0.5, vermillion near 1 (Okabe-Ito ends)."""
+
 RC: dict[str, object] = {
     "figure.dpi": 100,
     "savefig.dpi": 200,
@@ -69,6 +83,11 @@ def figure_style() -> Iterator[None]:
 def save_figure(fig: Figure, path: str | Path) -> list[Path]:
     """Save ``fig`` as PNG and PDF next to each other.
 
+    Both targets are checked before anything is drawn and each file is
+    written atomically (:mod:`secdilemma.files`): a folder that cannot be
+    written fails at once, naming the path, and an interrupted save leaves no
+    half-written file.
+
     Parameters
     ----------
     fig
@@ -79,16 +98,20 @@ def save_figure(fig: Figure, path: str | Path) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written, each atomically (:func:`secdilemma.files.atomic_path`):
-        an error or interrupt while saving leaves a previous figure as it was.
+        The files written.
+
+    Raises
+    ------
+    secdilemma.files.OutputPathError
+        If a target is a directory or its folder cannot be written.
     """
     path = Path(path)
+    targets = [check_output_path(path.with_suffix(s), option="path") for s in (".png", ".pdf")]
     written = []
-    for suffix in (".png", ".pdf"):
-        out = path.with_suffix(suffix)
+    for out in targets:
         # Fixed metadata: no creation date, so reruns give identical files.
-        metadata = {"CreationDate": None} if suffix == ".pdf" else {"Software": None}
+        metadata = {"CreationDate": None} if out.suffix == ".pdf" else {"Software": None}
         with mpl.rc_context(RC), atomic_path(out) as tmp:
-            fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", metadata=metadata)
+            fig.savefig(tmp, bbox_inches="tight", metadata=metadata, format=out.suffix[1:])
         written.append(out)
     return written

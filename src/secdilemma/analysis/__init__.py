@@ -1,0 +1,14 @@
+"""Reading fits, DESIGN §5: predictive checks, statistics, counterfactuals.
+
+- :mod:`~secdilemma.analysis.draws`: a fit as flat per-draw NumPy arrays (both
+  per-state belief parameters and observer regimes);
+- :mod:`~secdilemma.analysis.likelihood`: the observed moves read under every
+  draw: beliefs, likelihoods, configuration and intent posteriors;
+- :mod:`~secdilemma.analysis.statistics`: the test statistics and mid-p values;
+- :mod:`~secdilemma.analysis.predictive`: conditional and generative posterior
+  predictive checks, their table and rootogram data;
+- :mod:`~secdilemma.analysis.counterfactual`: counterfactual histories.
+
+Nothing here imports PyMC: every computation runs on the NumPy engine of
+:mod:`secdilemma.core`.
+"""
