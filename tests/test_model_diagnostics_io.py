@@ -210,39 +210,53 @@ def test_fit_without_provenance_is_refused(rng, tmp_path):
     assert set(PROVENANCE_KEYS) >= {"variant", "panel_sha256", "versions", "seed"}
 
 
-def _fake_pilot_trace(rng, chain_means, n_draws=100, n_dim=3):
-    """A pilot trace: iid log-densities around `chain_means`, chain c's draws all equal c."""
+def _fake_pilot_trace(rng, chain_means, spreads, n_draws=100, n_dim=3):
+    """A pilot trace: iid log-densities around `chain_means`; chain c's draws are
+    normal around c with sd `spreads[c]` in every dimension (its region's volume)."""
     chains = len(chain_means)
     logp = np.asarray(chain_means)[:, None] + rng.normal(0, 8, size=(chains, n_draws))
-    draws = np.broadcast_to(np.arange(chains)[:, None, None], (chains, n_draws, n_dim))
+    scale = np.asarray(spreads, dtype=float)[:, None, None]
+    draws = np.arange(chains)[:, None, None] + scale * rng.normal(size=(chains, n_draws, n_dim))
     mu_w = np.broadcast_to(np.arange(chains, dtype=float)[:, None], (chains, n_draws))
     return from_dict(
         {
             "posterior": {"mu_w": mu_w},
-            "sample_stats": {"logp": logp, "unconstrained_draw": draws.astype(float)},
+            "sample_stats": {"logp": logp, "unconstrained_draw": draws},
         },
         dims={"unconstrained_draw": ["unconstrained_parameter"]},
     )
 
 
+HISTORICAL = [-2277.6, -2260.4, -2275.2, -2258.8]
+"""Two modes ~19 nats apart (the historical free fit): sd 8 over 100 iid draws
+gives a standard error of 0.8 per chain mean, so 19 is ~24 SE."""
+
+
 @pytest.mark.parametrize(
-    ("chain_means", "separated"),
+    ("chain_means", "spreads", "separated", "chosen", "multimodal"),
     [
-        # Two modes ~19 nats apart (the historical free fit): sd 8 over 100 iid
-        # draws gives a standard error of 0.8 per chain mean, so 19 is ~24 SE.
-        ([-2277.6, -2260.4, -2275.2, -2258.8], True),
+        # Separated, equal volumes: the lower mode is e^-19 lighter, negligible.
+        (HISTORICAL, [1, 1, 1, 1], True, 3, False),
+        # Separated, and the lower mode is 1000x wider in each of 3 dimensions:
+        # log mass -2275.2 + 3 log(1000) = -2254.5 against -2258.8: the lower
+        # mode is the heavier one (the free variant's hardening mode is of this
+        # kind), and the other is within a factor 100 of it: multimodal.
+        (HISTORICAL, [1000, 1, 1000, 1], True, 2, True),
         # One mode: chain means within ~1 SE of each other.
-        ([-1000.0, -1000.5, -999.6, -1000.9], False),
+        ([-1000.0, -1000.5, -999.6, -1000.9], [1, 1, 1, 1], False, None, False),
     ],
 )
-def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means, separated):
+def test_pilot_starts_every_chain_in_the_heaviest_mode(
+    rng, monkeypatch, chain_means, spreads, separated, chosen, multimodal
+):
     import dataclasses
 
     import nutpie
 
     from secdilemma.model.sampling import _pilot_start
 
-    monkeypatch.setattr(nutpie, "sample", lambda *a, **k: _fake_pilot_trace(rng, chain_means))
+    trace = _fake_pilot_trace(rng, chain_means, spreads)
+    monkeypatch.setattr(nutpie, "sample", lambda *a, **k: trace)
 
     @dataclasses.dataclass
     class Compiled:
@@ -252,15 +266,31 @@ def test_pilot_starts_every_chain_in_the_best_mode(rng, monkeypatch, chain_means
         Compiled(), chains=4, cores=None, seed=0, target_accept=0.8, progress_bar=False,
         pilot={"chains": 4, "tune": 300, "draws": 100},
     )  # fmt: skip
-    best = int(np.argmax(record["chain_mean_logp"]))  # the realised best chain
-    assert record["chosen_chain"] == best
-    if separated:
-        assert best in (1, 3)  # a chain of the better mode
+    best = record["chosen_chain"]
+    assert best == int(np.argmax(record["chain_log_mass"]))
+    if chosen is not None:
+        assert best == chosen
     assert record["separated"] is separated
+    assert record["multimodal"] is multimodal
     # What separates the modes is on record: per-chain means of scalar parameters.
     assert record["chain_means"] == {"mu_w": [0.0, 1.0, 2.0, 3.0]}
-    for seed in range(5):  # every start is a draw of the best chain (all equal `best`)
-        np.testing.assert_array_equal(compiled.initial_point_func(seed), [best] * 3)
+    start_draws = trace["sample_stats"]["unconstrained_draw"].values[best]
+    for seed in range(5):  # every start is a draw of the chosen chain
+        start = compiled.initial_point_func(seed)
+        assert any(np.array_equal(start, d) for d in start_draws)
+
+
+def test_chain_log_masses_recover_a_gaussian_normaliser(rng):
+    from secdilemma.model.sampling import chain_log_masses
+
+    # log p = log Z + log N(x; 0, diag(s^2)) exactly; the estimate should give
+    # log Z back up to Monte Carlo error (2000 draws, 5 dims: ~0.1 nats).
+    s = np.array([0.1, 1.0, 3.0, 0.5, 2.0])
+    draws = rng.normal(size=(2, 2000, 5)) * s
+    log_normal = -0.5 * ((draws / s) ** 2).sum(-1) - np.log(s).sum() - 2.5 * np.log(2 * np.pi)
+    log_z = np.array([[-10.0], [-25.0]])
+    got = chain_log_masses(draws, log_z + log_normal)
+    np.testing.assert_allclose(got, log_z[:, 0], atol=0.3)
 
 
 def test_chains_in_separated_modes_are_a_diagnostic_failure(rng):
@@ -277,8 +307,9 @@ def test_chains_in_separated_modes_are_a_diagnostic_failure(rng):
     two_modes = chain_log_densities(logp([-100.0, -118.0, -100.1, -117.5]))
     assert two_modes["separated"] is True
     assert _multimodality(None, one_mode) == []
-    assert _multimodality({**one_mode, "chosen_chain": 2}, one_mode) == []
-    pilot = {**two_modes, "chosen_chain": 0}
+    light = {**two_modes, "chosen_chain": 0, "multimodal": False, "chain_log_mass": []}
+    assert _multimodality(light, one_mode) == []  # separated, but the other mode is negligible
+    pilot = {**two_modes, "chosen_chain": 0, "multimodal": True, "chain_log_mass": []}
     (failure,) = _multimodality(pilot, one_mode)
     assert failure.startswith("multimodal posterior: pilot chains") and "mode only" in failure
     (failure,) = _multimodality(None, two_modes)

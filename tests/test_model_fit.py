@@ -59,7 +59,7 @@ def test_provenance_attrs(small_fit, sim_panel):
     assert info["sampler"]["init"] == "pilot"
     pilot = info["sampler"]["pilot"]
     assert len(pilot["chain_mean_logp"]) == pilot["chains"] == 4
-    assert pilot["chain_mean_logp"][pilot["chosen_chain"]] == max(pilot["chain_mean_logp"])
+    assert pilot["chain_log_mass"][pilot["chosen_chain"]] == max(pilot["chain_log_mass"])
     assert len(pilot["chain_means"]["beta"]) == 4
     # The main run's chains are on record too, and agree with the posterior.
     main = info["sampler"]["chains_logp"]
@@ -70,7 +70,7 @@ def test_provenance_attrs(small_fit, sim_panel):
     # A separated pilot or main run is a diagnostic failure, never only a warning.
     failures = fit_diagnostics(small_fit).failures
     assert any(f.startswith("multimodal") for f in failures) == (
-        pilot["separated"] or main["separated"]
+        pilot["multimodal"] or main["separated"]
     )
     assert "beta" in info["free_variables"] and "belief" not in info["free_variables"]
 

@@ -101,8 +101,18 @@ PILOT_ADAPTATION: Adaptation = "diag"
 """Mass-matrix adaptation of the pilot run (its 300 warm-up draws are too few
 for a low-rank estimate)."""
 
-PILOT_DEFAULTS = {"chains": 4, "tune": 300, "draws": 100}
-"""Settings of the pilot run of ``init="pilot"``."""
+PILOT_DEFAULTS = {"chains": 4, "tune": 300, "draws": 100, "maxdepth": 6}
+"""Settings of the pilot run of ``init="pilot"``. Trees of at most ``2**6``
+leapfrog steps: a pilot chain that starts in a stiff region of little mass (on
+the historical panel, ``beta`` ~ 4 with ``sigma_alpha`` ~ 2 for ``mixture``)
+would otherwise spend most of the fit's time in trees of 1000 steps there; the
+pilot only has to say where the modes are."""
+
+MODE_NEGLIGIBLE = 4.6
+"""A separated pilot mode counts only if its estimated log mass
+(:func:`chain_log_masses`) is within this many nats (a factor of 100) of the
+mode the main run samples; a mode 100 times lighter than that shifts posterior
+means by less than 1 % of its distance from them."""
 
 
 MODE_SEPARATION = 6.0
@@ -194,6 +204,44 @@ def chain_log_densities(logp: xr.DataArray) -> dict[str, Any]:
     }
 
 
+def chain_log_masses(unconstrained: np.ndarray, logp: np.ndarray) -> list[float]:
+    """Rough log posterior mass of the region each chain sampled (Gaussian entropy).
+
+    If the density is proportional to ``Z q`` near a mode, with ``q`` a normal
+    density of covariance ``Sigma``, then ``log Z = E[log p] + H(q)`` with
+    ``H = d/2 (1 + log 2 pi) + 1/2 log det Sigma``. ``Sigma`` is each chain's
+    sample covariance in the unconstrained space, shrunk halfway towards its
+    diagonal (a pilot chain has ~100 draws for ~40 dimensions). This is what
+    separates a *heavy* mode from a merely *high* one: on the historical panel
+    the ``free`` variant's settling mode has the higher log-density but not the
+    larger mass (SMC, ``benchmarks/smc_modes.json``), because hardening leaves
+    many per-state parameters free. It is an approximation for modes that are
+    roughly Gaussian in the unconstrained space; the log-density of an
+    unnormalised model is used, so only differences between chains mean anything.
+
+    Parameters
+    ----------
+    unconstrained
+        Draws ``(chain, draw, dim)`` in the sampler's space.
+    logp
+        Log-density of each draw ``(chain, draw)``.
+
+    Returns
+    -------
+    list of float
+        Estimated log mass per chain.
+    """
+    out = []
+    for draws, lp in zip(unconstrained, logp, strict=True):
+        d = draws.shape[1]
+        cov = np.atleast_2d(np.cov(draws, rowvar=False))
+        cov = 0.5 * cov + 0.5 * np.diag(np.diag(cov)) + 1e-12 * np.eye(d)
+        _, logdet = np.linalg.slogdet(cov)
+        entropy = 0.5 * d * (1.0 + np.log(2 * np.pi)) + 0.5 * logdet
+        out.append(round(float(np.mean(lp) + entropy), 3))
+    return out
+
+
 def chain_means(posterior: xr.DataTree | xr.Dataset) -> dict[str, list[float]]:
     """Per-chain posterior means of the scalar parameters (those with dims ``chain, draw``).
 
@@ -219,17 +267,21 @@ def _pilot_start(
     pilot: dict[str, int],
     **sampler_kwargs: Any,
 ) -> tuple[Any, dict[str, Any]]:
-    """Short pilot run; start the real chains at draws of the best pilot chain.
+    """Short pilot run; start the real chains at draws of the heaviest pilot chain.
 
     Each pilot chain runs from its own jittered start (nutpie's default
-    initial points); the chain with the highest mean log-density is taken as
-    the basin to sample, and every chain of the real run starts at a random
-    draw (per chain seed) of that pilot chain in the unconstrained space.
-    Returns the re-initialised compiled model and a record of the pilot (chain
-    mean log-densities, chosen chain, whether they were separated).
+    initial points); the chain whose region has the largest estimated mass
+    (:func:`chain_log_masses`) is taken as the basin to sample, and every chain
+    of the real run starts at a random draw (per chain seed) of that pilot
+    chain in the unconstrained space. Returns the re-initialised compiled
+    model and a record of the pilot: chain mean log-densities and log masses,
+    the chosen chain, whether chains were separated, and ``multimodal``: a
+    chain separated from the chosen one (by mean log-density) whose region's
+    estimated mass is within :data:`MODE_NEGLIGIBLE` nats of it.
     """
     import nutpie
 
+    settings = {**sampler_kwargs, "maxdepth": pilot.get("maxdepth", 10)}
     trace = nutpie.sample(
         compiled,
         draws=pilot["draws"],
@@ -242,7 +294,7 @@ def _pilot_start(
         target_accept=target_accept,
         store_unconstrained=True,
         adaptation=PILOT_ADAPTATION,
-        **sampler_kwargs,
+        **settings,
     )
     if min(_draws_per_chain(trace)) < pilot["draws"]:
         raise FitInterrupted(
@@ -250,9 +302,17 @@ def _pilot_start(
             [0] * chains,
             0,
         )
-    chains_logp = chain_log_densities(trace["sample_stats"]["logp"])
-    best = int(np.argmax(chains_logp["chain_mean_logp"]))
-    start_draws = np.asarray(trace["sample_stats"]["unconstrained_draw"].values[best])
+    logp = trace["sample_stats"]["logp"]
+    unconstrained = np.asarray(trace["sample_stats"]["unconstrained_draw"].values)
+    chains_logp = chain_log_densities(logp)
+    masses = chain_log_masses(unconstrained, np.asarray(logp.values))
+    best = int(np.argmax(masses))
+    means = np.asarray(chains_logp["chain_mean_logp"])
+    apart = np.abs(means - means[best]) > MODE_SEPARATION * chains_logp["standard_error"]
+    rivals = [
+        c for c in range(len(masses)) if apart[c] and masses[c] > masses[best] - MODE_NEGLIGIBLE
+    ]
+    start_draws = unconstrained[best]
 
     def initial_point(chain_seed: Any = None) -> np.ndarray:
         rng = np.random.default_rng(chain_seed)
@@ -261,7 +321,10 @@ def _pilot_start(
     record = {
         **pilot,
         **chains_logp,
+        "chain_log_mass": masses,
         "chosen_chain": best,
+        "multimodal": bool(rivals),
+        "rival_chains": rivals,
         "chain_means": chain_means(trace["posterior"]),
     }
     return dataclasses.replace(compiled, initial_point_func=initial_point), record
@@ -277,14 +340,14 @@ def _multimodality(
     posterior: each is reported as a failure (module docstring).
     """
     failures = []
-    if pilot_record is not None and pilot_record["separated"]:
+    if pilot_record is not None and pilot_record["multimodal"]:
         failures.append(
-            "multimodal posterior: pilot chains settled in separated modes (mean "
-            f"log-densities {pilot_record['chain_mean_logp']}, standard error "
-            f"{pilot_record['standard_error']}); every chain started in the one of "
-            f"highest log-density found (pilot chain {pilot_record['chosen_chain']}), so "
-            "the draws describe that mode only, and its share of the posterior mass is "
-            "unknown"
+            "multimodal posterior: pilot chains settled in separated modes of comparable "
+            f"estimated mass (mean log-densities {pilot_record['chain_mean_logp']}, "
+            f"standard error {pilot_record['standard_error']}, log masses "
+            f"{pilot_record['chain_log_mass']}); every chain started in the heaviest "
+            f"(pilot chain {pilot_record['chosen_chain']}), so the draws describe that "
+            "mode only; sample such a posterior with fit(..., sampler='smc')"
         )
     if main_record is not None and main_record["separated"]:
         failures.append(
