@@ -4,7 +4,13 @@ import os
 
 import pytest
 
-from secdilemma.files import OutputPathError, atomic_path, check_output_path, write_text
+from secdilemma.files import (
+    OutputPathError,
+    atomic_path,
+    atomic_paths,
+    check_output_path,
+    write_text,
+)
 
 
 def _leftovers(folder):
@@ -57,3 +63,39 @@ def test_unwritable_folder_is_refused(tmp_path):
             check_output_path(folder / "fit.nc")
     finally:
         folder.chmod(0o755)
+
+
+def test_files_that_belong_together_are_replaced_together(tmp_path):
+    fit, manifest = tmp_path / "fit.nc", tmp_path / "fit.json"
+    fit.write_bytes(b"old fit")
+    manifest.write_bytes(b"old manifest")
+    with pytest.raises(RuntimeError), atomic_paths(fit, manifest) as (tmp_fit, tmp_manifest):
+        tmp_fit.write_bytes(b"new fit")
+        raise RuntimeError("manifest failed")  # the fit was complete: still not replaced
+    assert (fit.read_bytes(), manifest.read_bytes()) == (b"old fit", b"old manifest")
+    assert _leftovers(tmp_path) == []
+    with atomic_paths(fit, manifest) as (tmp_fit, tmp_manifest):
+        tmp_fit.write_bytes(b"new fit")
+        tmp_manifest.write_bytes(b"new manifest")
+    assert (fit.read_bytes(), manifest.read_bytes()) == (b"new fit", b"new manifest")
+
+
+def test_a_signal_during_the_renames_waits_for_both(tmp_path, monkeypatch):
+    import signal
+
+    fit, manifest = tmp_path / "fit.nc", tmp_path / "fit.json"
+    replace = os.replace
+    calls = []
+
+    def replace_then_sigint(src, dst):
+        replace(src, dst)
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # between the two renames
+
+    monkeypatch.setattr(os, "replace", replace_then_sigint)
+    with pytest.raises(KeyboardInterrupt), atomic_paths(fit, manifest) as (tmp_fit, tmp_manifest):
+        tmp_fit.write_bytes(b"new fit")
+        tmp_manifest.write_bytes(b"new manifest")
+    assert (fit.read_bytes(), manifest.read_bytes()) == (b"new fit", b"new manifest")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

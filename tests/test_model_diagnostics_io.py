@@ -9,6 +9,7 @@ import xarray as xr
 from arviz_base import from_dict
 
 from secdilemma import simulate_dyads
+from secdilemma.model import io as fit_io
 from secdilemma.model.diagnostics import (
     Diagnostics,
     FitDiagnosticsWarning,
@@ -314,3 +315,151 @@ def test_chains_in_separated_modes_are_a_diagnostic_failure(rng):
     (failure,) = _multimodality(None, two_modes)
     assert "do not represent the posterior" in failure
     assert len(_multimodality(pilot, two_modes)) == 2
+
+
+# Integrity of saved fits (issue #11): checksums, damaged and half-written files,
+# interrupted saves.
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".secdilemma-"))
+
+
+def test_zeroed_bytes_never_load_silently(rng, tmp_path, panel):
+    # The issue's case: 2000 zeroed bytes inside a fit loaded without error and
+    # changed belief values. Now every damaged copy is refused, naming the file,
+    # unless it reads back identical (bytes HDF5 does not use).
+    fit = _with_provenance(_fake_fit(rng), panel)
+    path = save_fit(fit, tmp_path / "good.nc")
+    good = path.read_bytes()
+    damaged = tmp_path / "damaged.nc"
+    refused = 0
+    offsets = range(0, len(good) - 2000, len(good) // 25)
+    for offset in offsets:
+        content = bytearray(good)
+        content[offset : offset + 2000] = bytes(2000)
+        damaged.write_bytes(bytes(content))
+        try:
+            loaded = load_fit(damaged)
+        except fit_io.FitFileError as err:
+            assert str(damaged) in str(err) and "\n" not in str(err)
+            refused += 1
+            continue
+        for group in fit.children:  # loaded: then it must be the fit, value for value
+            xr.testing.assert_identical(loaded[group].to_dataset(), fit[group].to_dataset())
+    assert refused >= len(offsets) - 2
+
+
+def test_checksum_covers_values_and_provenance(rng, tmp_path, panel):
+    fit = _with_provenance(_fake_fit(rng), panel)
+    digest = fit_io.data_sha256(fit)
+    assert fit_io.data_sha256(fit.copy(deep=True)) == digest
+    changed = fit.copy(deep=True)
+    changed["posterior"]["beta"].values[0, 0] += 1e-12
+    assert fit_io.data_sha256(changed) != digest
+    reseeded = fit.copy(deep=True)
+    reseeded.attrs["seed"] = json.dumps(8)
+    assert fit_io.data_sha256(reseeded) != digest
+    # A file whose stored checksum disagrees with its data is refused.
+    path = save_fit(fit, tmp_path / "fit.nc")
+    fit.attrs["data_sha256"] = "0" * 64
+    fit.to_netcdf(tmp_path / "forged.nc", engine="h5netcdf")
+    with pytest.raises(fit_io.FitFileError, match=r"forged\.nc: data do not match the checksum"):
+        load_fit(tmp_path / "forged.nc")
+    assert load_fit(path).attrs["data_sha256"] == digest
+
+
+def test_fit_saved_without_checksum_loads_with_a_warning(rng, tmp_path, panel):
+    fit = _with_provenance(_fake_fit(rng), panel)
+    fit.to_netcdf(tmp_path / "old.nc", engine="h5netcdf")  # as save_fit did before
+    with pytest.warns(fit_io.IntegrityWarning, match=r"old\.nc: saved without a checksum"):
+        loaded = load_fit(tmp_path / "old.nc")
+    xr.testing.assert_identical(loaded["posterior"].to_dataset(), fit["posterior"].to_dataset())
+
+
+def test_half_written_fit_is_refused(rng, tmp_path, panel):
+    # What an interrupted save used to leave: provenance attrs and a posterior
+    # holding only a coordinate.
+    fit = _with_provenance(_fake_fit(rng), panel)
+    half = xr.DataTree.from_dict({"posterior": xr.DataTree(xr.Dataset(coords={"year": [1, 2]}))})
+    half.attrs = dict(fit.attrs)
+    half.to_netcdf(tmp_path / "half.nc", engine="h5netcdf")
+    with (
+        pytest.warns(fit_io.IntegrityWarning),
+        pytest.raises(fit_io.FitFileError, match=r"half\.nc: group 'posterior' is missing"),
+    ):
+        load_fit(tmp_path / "half.nc")
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "text", "directory"])
+def test_unreadable_fit_files_are_refused_naming_them(rng, tmp_path, panel, damage):
+    good = save_fit(_with_provenance(_fake_fit(rng), panel), tmp_path / "good.nc").read_bytes()
+    path = tmp_path / "bad.nc"
+    if damage == "directory":
+        path.mkdir()
+    else:
+        content = {"empty": b"", "truncated": good[: len(good) // 2], "text": b"a,b\n1,2\n"}
+        path.write_bytes(content[damage])
+    with pytest.raises(fit_io.FitFileError, match=r"bad\.nc: ") as info:
+        load_fit(path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(FileNotFoundError, match=r"absent\.nc: no such fit file"):
+        load_fit(tmp_path / "absent.nc")
+
+
+def _interrupt_half_way(monkeypatch):
+    """Make DataTree.to_netcdf write part of a file, then receive a real SIGINT."""
+    import os
+    import signal
+
+    def half_then_sigint(self, path, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"\x89HDF\r\n\x1a\n" + bytes(6000))
+        os.kill(os.getpid(), signal.SIGINT)  # Python raises KeyboardInterrupt here
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", half_then_sigint)
+
+
+def test_interrupted_save_keeps_the_previous_fit(rng, tmp_path, panel, monkeypatch):
+    fit = _with_provenance(_fake_fit(rng), panel)
+    path = save_fit(fit, tmp_path / "fit.nc")
+    before = path.read_bytes()
+    _interrupt_half_way(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        save_fit(_with_provenance(_fake_fit(rng), panel), path)
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+    monkeypatch.undo()
+    load_fit(path)
+
+
+def test_failed_save_keeps_the_previous_fit(rng, tmp_path, panel, monkeypatch):
+    fit = _with_provenance(_fake_fit(rng), panel)
+    path = save_fit(fit, tmp_path / "fit.nc")
+    before = path.read_bytes()
+
+    def fail(self, target, **kwargs):
+        with open(target, "wb") as handle:
+            handle.write(b"\x89HDF\r\n\x1a\n" + bytes(6000))
+        raise OverflowError("Python int too large to convert to C long")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", fail)
+    with pytest.raises(OverflowError):
+        save_fit(fit, path)
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_sampler_messages_survive_the_checksum(rng, tmp_path, panel):
+    # nutpie's divergence_message is an object array of None (no divergence) or
+    # text; netCDF stores None as NaN or "" and the checksum must agree.
+    fit = _with_provenance(_fake_fit(rng), panel)
+    none = np.full((CHAINS, DRAWS), None, dtype=object)
+    some = none.copy()
+    some[0, 3] = "divergence at step 4"
+    stats = fit["sample_stats"].to_dataset()
+    stats["divergence_message"] = (("chain", "draw"), some)
+    stats["no_message"] = (("chain", "draw"), none)
+    fit["sample_stats"] = xr.DataTree(stats)
+    loaded = load_fit(save_fit(fit, tmp_path / "fit.nc"))
+    assert loaded["sample_stats"]["divergence_message"].values[0, 3] == "divergence at step 4"

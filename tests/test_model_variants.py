@@ -214,3 +214,10 @@ def test_three_regimes_with_a_dirichlet_share(tmp_path):
     del spec["priors"]["regime_share"]
     spec["fixed"]["regime_share"] = [0.5, 0.0, 0.5]
     assert Variant.from_dict(spec).active_regimes() == ["sensible", "insensible"]
+
+
+def test_a_binary_file_as_variant_names_the_file(tmp_path):
+    path = tmp_path / "panel.nc"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n\x00")
+    with pytest.raises(VariantError, match=r"panel\.nc: not a text \(TOML\) file"):
+        load_variant(path)

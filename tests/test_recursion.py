@@ -183,6 +183,9 @@ def test_extreme_certainty_stays_finite():
         ({"cutpoints": (1.0, 0.0, 3.0)}, "cutpoints: must be strictly increasing"),
         ({"cutpoints": (1.0, 3.0)}, "cutpoints: expected 3 values"),
         ({"gamma": -1.0}, "gamma: reactivity must be >= 0"),
+        # delta = 0 would leave every belief at its prior (issue #11).
+        ({"delta": 0.0}, "delta: malign escalation must be > 0"),
+        ({"beta": -1.0}, "beta: fear must be > 0"),
         ({"observed": np.ones((1, 2, 4), bool)}, "observed: shape"),
     ],
 )

@@ -121,6 +121,13 @@ def test_same_seed_same_output_byte_for_byte(tmp_path):
         ({"beliefs": "paranoid"}, "beliefs: unknown belief regime 'paranoid'"),
         ({"beliefs": ("sensible",) * 3}, "beliefs: expected one regime or one per side"),
         ({"beliefs": {"l0": 0.0, "w": 1.0}}, r"beliefs: mapping lacks \['s'\]"),
+        (
+            {"beliefs": {"l0": 0.0, "w": 1.0, "s": 1.0, "sensibility": 0.5}},
+            r"beliefs: unknown key\(s\) \['sensibility'\]",
+        ),
+        ({"seed": -5}, r"seed: expected a whole number in \[0, 2\*\*63 - 1\]"),
+        ({"seed": 99999999999999999999999}, r"seed: expected a whole number in \[0"),
+        ({"seed": 1.5}, "seed: expected a whole number >= 0"),
         ({"beliefs": {"l0": 0.0, "w": 1.5, "s": 0.0}}, r"w: discount must lie in \(0, 1\]"),
         ({"beliefs": {"l0": 0.0, "w": 1.0, "s": 2.0}}, r"s: sensibility must lie in \[0, 1\]"),
         ({"intent": ("benign", "evil")}, "intent: unknown intent 'evil'"),
@@ -138,6 +145,11 @@ def test_bad_input_names_the_argument(kwargs, message):
     [
         (lambda: ActionParams(cutpoints=(0.0, 0.0, 1.0)), "cutpoints: must be strictly increasing"),
         (lambda: ActionParams(gamma=-0.1), "gamma: reactivity must be >= 0"),
+        (lambda: ActionParams(beta=-1.0), "beta: fear must be > 0"),
+        (lambda: ActionParams(beta=0.0), "beta: fear must be > 0"),
+        (lambda: ActionParams(delta=-1.0), "delta: malign escalation must be > 0"),
+        (lambda: ActionParams(delta=0.0), "delta: malign escalation must be > 0"),
+        (lambda: ActionParams(delta=float("nan")), "delta: must be a finite number"),
         (lambda: BeliefParams(l0=0.0, w=0.0, s=0.5), r"w: discount must lie in \(0, 1\]"),
         (lambda: simulate_dyads(0, 5), "n_dyads: must be a positive integer"),
     ],
@@ -145,3 +157,10 @@ def test_bad_input_names_the_argument(kwargs, message):
 def test_bad_parameters_name_the_argument(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_intents_as_text_codes():
+    # `--intent 0,1` reaches simulate_dyads as the strings "0" and "1", which the
+    # error message lists as valid (issue #11).
+    panel = simulate_dyads(2, 3, intent=("0", "1"))
+    assert panel["intent"].values.tolist() == [[0, 1], [0, 1]]

@@ -6,26 +6,30 @@ dyads, builds a panel of historical dyads from Correlates of War data, and fits
 hierarchical PyMC models that compare misplaced certainty with sensible
 beliefs.
 
-The model functions (``fit``, ``build_model``, ``save_fit``, ``load_fit``,
-``load_variant``) are imported on first use, so that simulating or loading data
-does not pay for importing PyMC. The analysis of fits
-(``posterior_predictive``, ``ppc_table``, ``counterfactual``) is imported on
-first use too; it never imports PyMC.
+The public names are imported from their modules on first use (PEP 562):
+``import secdilemma`` costs nothing, simulating or loading data does not pay
+for PyMC, and the command line starts at once. The analysis of fits
+(``posterior_predictive``, ``ppc_table``, ``counterfactual``) never imports
+PyMC.
 """
 
 from importlib import import_module
 from importlib.metadata import version
 from typing import Any
 
-from secdilemma.core.parameters import REGIMES, ActionParams, BeliefParams, regime
-from secdilemma.core.recursion import BeliefPaths, belief_recursion
-from secdilemma.core.simulate import simulate_dyads
-from secdilemma.data import load_dyads
-from secdilemma.panel import MOVE_LABELS, validate_panel
-
 __version__ = version("secdilemma")
 
 _LAZY = {
+    "REGIMES": "secdilemma.core.parameters",
+    "ActionParams": "secdilemma.core.parameters",
+    "BeliefParams": "secdilemma.core.parameters",
+    "regime": "secdilemma.core.parameters",
+    "BeliefPaths": "secdilemma.core.recursion",
+    "belief_recursion": "secdilemma.core.recursion",
+    "simulate_dyads": "secdilemma.core.simulate",
+    "load_dyads": "secdilemma.data.load",
+    "MOVE_LABELS": "secdilemma.panel",
+    "validate_panel": "secdilemma.panel",
     **{
         name: "secdilemma.model"
         for name in ("build_model", "fit", "load_fit", "load_variant", "save_fit")
@@ -35,31 +39,15 @@ _LAZY = {
     "counterfactual": "secdilemma.analysis.counterfactual",
 }
 
-__all__ = [
-    "MOVE_LABELS",
-    "REGIMES",
-    "ActionParams",
-    "BeliefParams",
-    "BeliefPaths",
-    "__version__",
-    "belief_recursion",
-    "build_model",
-    "counterfactual",
-    "fit",
-    "load_dyads",
-    "load_fit",
-    "load_variant",
-    "posterior_predictive",
-    "ppc_table",
-    "regime",
-    "save_fit",
-    "simulate_dyads",
-    "validate_panel",
-]
+__all__ = sorted([*_LAZY, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
-    """Import the model and analysis functions on first access (PEP 562)."""
+    """Import a public name from its module on first access (PEP 562)."""
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'secdilemma' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

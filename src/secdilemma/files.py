@@ -1,7 +1,8 @@
 """Write files so that a result is never lost or half-written.
 
 Every file the package writes (fits, manifests, panels, built CSVs, figures,
-reports) goes through :func:`atomic_path` or :func:`write_bytes`: the content is
+reports) goes through :func:`atomic_path`, :func:`atomic_paths` or
+:func:`write_bytes`: the content is
 written to a temporary file *in the target folder* (so the final rename stays
 on one file system and is atomic on POSIX), flushed to disk, and renamed over
 the target only once complete. On any exception, ``KeyboardInterrupt``
@@ -16,10 +17,13 @@ file as an input fails at once, naming the path.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 TEMP_PREFIX = ".secdilemma-"
 """Prefix of the temporary files (hidden, recognisable, removed on failure)."""
@@ -110,19 +114,77 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         A temporary file in the same folder, with the same suffix (writers
         that choose a format by suffix see the right one).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_paths(path) as (tmp,):
         yield tmp
-        with open(tmp, "rb+") as handle:  # the bytes are on disk before the rename
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_paths(*paths: str | Path) -> Iterator[tuple[Path, ...]]:
+    """:func:`atomic_path` for files that belong together (a fit and its manifest).
+
+    Every file is written under a temporary name first; only when the block
+    completes are they renamed into place, one after the other, with
+    ``SIGINT`` and ``SIGTERM`` held back until the last rename (so Ctrl-C
+    cannot leave a new fit beside an old manifest). On an exception none of
+    the targets changes and no temporary file remains.
+
+    Parameters
+    ----------
+    *paths
+        The final files; their folders are created if absent.
+
+    Yields
+    ------
+    tuple of pathlib.Path
+        One temporary file per target, in the target's folder, with its suffix.
+    """
+    targets = [Path(p) for p in paths]
+    temps: list[Path] = []
+    try:
+        for path in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
+            os.close(fd)
+            temps.append(Path(name))
+        yield tuple(temps)
+        for tmp in temps:
+            with open(tmp, "rb+") as handle:  # the bytes are on disk before the rename
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+        with _signals_held():
+            for tmp, path in zip(temps, targets, strict=True):
+                os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Only the main thread can set signal handlers; elsewhere the block runs
+    unprotected (a single rename is atomic anyway).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def hold(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not None:  # None: a handler not set from Python
+            previous[signum] = signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)  # handled now by the restored handler
 
 
 def write_bytes(path: str | Path, content: bytes) -> Path:

@@ -11,15 +11,23 @@ A *panel* is an :class:`xarray.Dataset` with dims ``(dyad, side, year)``:
 Simulated panels add ``belief``, ``evidence`` and ``intent``; historical panels
 add the raw source values (``milex``, ``milper``, ``hostility`` ...). Models
 read only ``move``.
+
+On disk a panel is a netCDF file: :func:`save_panel` writes netCDF-4 (HDF5,
+atomically), :func:`read_panel` reads netCDF-4 or netCDF-3 and validates, with
+errors (:class:`PanelFileError`) that name the file. The historical panel's CSV
+form is read by :func:`secdilemma.data.load.load_dyads`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
+
+from secdilemma.files import atomic_path
 
 MOVE_LABELS: tuple[str, ...] = ("de-escalate", "hold", "build-up", "militarized")
 """Names of the move categories 0..3."""
@@ -215,3 +223,82 @@ def left_align(panel: xr.Dataset) -> tuple[NDArray[np.float64], NDArray[np.int64
     for d, start in enumerate(first):  # one slice copy per dyad, outside any log-density
         aligned[d, :, : n_years - start] = move[d, :, start:]
     return aligned, first.astype(np.int64)
+
+
+class PanelFileError(PanelError):
+    """A panel file cannot be read or does not hold a valid panel; the message names it."""
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+NETCDF3_SIGNATURE = b"CDF"
+
+
+def read_panel(path: str | Path) -> xr.Dataset:
+    """Read a panel saved as netCDF (by :func:`save_panel` or ``secdilemma simulate``).
+
+    Parameters
+    ----------
+    path
+        A netCDF-4 (HDF5) or netCDF-3 file.
+
+    Returns
+    -------
+    xarray.Dataset
+        The panel, loaded into memory and validated (:func:`validate_panel`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    PanelFileError
+        If the file is empty, not netCDF, damaged, or does not hold a valid
+        panel; the message names the file and what was expected.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise PanelFileError(f"{path}: is a directory; expected a panel file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such panel file")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise PanelFileError(f"{path}: is empty; expected a netCDF panel")
+    engine = "scipy" if head.startswith(NETCDF3_SIGNATURE) else "h5netcdf"
+    try:
+        with xr.open_dataset(path, engine=engine) as ds:
+            data = ds.load()
+    except Exception as err:  # h5py and scipy raise OSError, KeyError, ValueError ...
+        kind = "netCDF-3" if engine == "scipy" else "netCDF-4"
+        if engine == "h5netcdf" and not head.startswith(HDF5_SIGNATURE):
+            reason = "not a netCDF file"
+        else:
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise PanelFileError(
+            f"{path}: cannot be read as a {kind} panel ({reason}); the file is damaged, "
+            "truncated or of another format"
+        ) from err
+    try:
+        return validate_panel(data, source=str(path))
+    except (ValueError, TypeError, KeyError) as err:
+        message = str(err)
+        if not message.startswith(str(path)):
+            message = f"{path}: not a valid panel ({message})"
+        raise PanelFileError(message) from err
+
+
+def save_panel(panel: xr.Dataset, path: str | Path) -> Path:
+    """Write a panel to netCDF-4 (``h5netcdf``), atomically.
+
+    The file is written beside ``path`` under a temporary name and renamed
+    into place when complete (:func:`secdilemma.files.atomic_path`): an error
+    or interrupt leaves a previous file at ``path`` as it was.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        panel.to_netcdf(tmp, engine="h5netcdf")
+    return path

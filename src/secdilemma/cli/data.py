@@ -1,32 +1,21 @@
-"""``secdilemma data ...``: build, fetch and plot the historical dyad panel."""
+"""``secdilemma data ...``: build, fetch and plot the historical dyad panel.
+
+The data code (pandas, xarray) is imported inside the commands, so that
+``secdilemma --help`` does not pay for it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from secdilemma.cli.app import app
-from secdilemma.data.build import (
-    CODEBOOK_FILE,
-    DEFAULT_DYADS,
-    DEFAULT_START,
-    PANEL_FILE,
-    PROVENANCE_FILE,
-    build_panel,
-    check_out_dirs,
-    write_panel,
-)
-from secdilemma.data.coding import CodingParams, CodingParamsError
-from secdilemma.data.readers import RawDataError
-from secdilemma.data.rivalries import rivalry_list
-from secdilemma.data.rivalry_panel import (
-    build_rivalry_panel,
-    rivalry_file_names,
-    write_rivalry_panel,
-)
 from secdilemma.files import OutputPathError
+
+if TYPE_CHECKING:
+    from secdilemma.data.coding import CodingParams
 
 data_app = typer.Typer(
     help="Historical dyads from Correlates of War data: build, fetch, plot.",
@@ -44,6 +33,8 @@ def bundled_dir() -> Path:
 
 def split_dyads(values: list[str] | None) -> tuple[str, ...]:
     """Dyad names from repeated and/or comma-separated ``--dyads`` values."""
+    from secdilemma.data.build import DEFAULT_DYADS
+
     if not values:
         return DEFAULT_DYADS
     return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
@@ -61,6 +52,9 @@ def bundle_conflicts(
     milex: str,
 ) -> list[str]:
     """The options that differ from a bundled panel's build (``--bundle`` refuses them)."""
+    from secdilemma.data.build import DEFAULT_DYADS, DEFAULT_START
+    from secdilemma.data.coding import CodingParams
+
     given = {
         "--dyads": dyads is not None and split_dyads(dyads) != DEFAULT_DYADS,
         "--rivalries (other than td)": rivalries is not None and rivalries.lower() != "td",
@@ -92,7 +86,9 @@ def build(
             "writes LIST_panel.csv, LIST_dyads.csv, LIST_left_out.csv, ..."
         ),
     ] = None,
-    start: Annotated[int, typer.Option(help="First year.")] = DEFAULT_START,
+    start: Annotated[
+        int | None, typer.Option(help="First year (default: the bundled panel's first year).")
+    ] = None,
     end: Annotated[
         int | None, typer.Option(help="Last year (default: last year of NMC and MID data).")
     ] = None,
@@ -131,6 +127,25 @@ def build(
     ] = False,
 ) -> None:
     """Build a panel from raw COW files: the dyads (default) or a rivalry population."""
+    from secdilemma.data.build import (
+        CODEBOOK_FILE,
+        DEFAULT_START,
+        PANEL_FILE,
+        PROVENANCE_FILE,
+        build_panel,
+        check_out_dirs,
+        write_panel,
+    )
+    from secdilemma.data.coding import CodingParams, CodingParamsError
+    from secdilemma.data.readers import RawDataError
+    from secdilemma.data.rivalries import rivalry_list
+    from secdilemma.data.rivalry_panel import (
+        build_rivalry_panel,
+        rivalry_file_names,
+        write_rivalry_panel,
+    )
+
+    start = DEFAULT_START if start is None else start
     try:
         if rivalries is not None and dyads is not None:
             raise RawDataError(
@@ -211,6 +226,7 @@ def codings(
     Writes sipri_moves.csv (moves only: the SIPRI extract may not be
     redistributed), coding_agreement.csv and coding_agreement.md.
     """
+    from secdilemma.data.build import check_out_dirs
     from secdilemma.data.codings import (
         AGREEMENT_FILES,
         SIPRI_MOVES_FILE,
@@ -218,6 +234,7 @@ def codings(
         render_codings,
         sipri_moves,
     )
+    from secdilemma.data.readers import RawDataError
     from secdilemma.files import write_bytes
 
     try:
@@ -255,7 +272,7 @@ def figure(
         "figures/dyad_moves"
     ),
     panel: Annotated[
-        Path | None, typer.Option(help=f"Panel CSV (default: the bundled {PANEL_FILE}).")
+        Path | None, typer.Option(help="Panel CSV (default: the bundled panel).")
     ] = None,
 ) -> None:
     """Plot each dyad's coded moves, both sides, with MID years marked."""

@@ -1,58 +1,60 @@
-"""``secdilemma fit``: fit a model variant to the historical or a simulated panel."""
+"""``secdilemma fit``: fit a model variant to the historical or a simulated panel.
+
+The command checks everything cheap first (options, variant, panel, dyads,
+output paths), then imports PyMC and fits (:func:`secdilemma.pipeline.fit_to_file`).
+"""
 
 from __future__ import annotations
 
 import warnings
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import xarray as xr
 
-from secdilemma.cli.app import app
-from secdilemma.model.diagnostics import FitDiagnosticsWarning
-from secdilemma.model.variants import VariantError, available_variants, load_variant
+from secdilemma.cli.app import EXIT_INTERRUPTED, app
+from secdilemma.core.parameters import MAX_SEED
+
+EXIT_DIAGNOSTICS = 3
+"""Exit status of a fit saved with failed diagnostics."""
 
 
-def load_panel(panel: Path | None, dyads: str) -> xr.Dataset:
-    """The panel to fit: ``--panel`` or the bundled historical one, restricted to ``--dyads``."""
-    names = None if dyads.strip().lower() == "all" else [d.strip() for d in dyads.split(",")]
-    if panel is None:
-        from secdilemma.data import load_dyads
-
-        return load_dyads(names)
-    if not panel.is_file():
-        raise typer.BadParameter(f"{panel}: no such file", param_hint="--panel")
-    with xr.open_dataset(panel, engine="h5netcdf") as ds:
-        data = ds.load()
-    if names is not None:
-        unknown = sorted(set(names) - {str(d) for d in data["dyad"].values})
-        if unknown:
-            raise typer.BadParameter(f"dyads {unknown} are not in {panel}", param_hint="--dyads")
-        data = data.sel(dyad=names)
-    return data
+def _bundled_variants() -> str:
+    """Names of the bundled variants, read without importing the model code."""
+    folder = files("secdilemma").joinpath("model", "variants")
+    return ", ".join(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
 @app.command("fit")
 def fit_command(
-    out: Annotated[Path, typer.Option(help="netCDF file to write, e.g. models/free.nc.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Fit file NAME.nc to write, e.g. models/free.nc; its manifest goes to NAME.json."
+        ),
+    ],
     variant: Annotated[
         str,
-        typer.Option(
-            help=f"Bundled variant ({', '.join(available_variants())}) or a variant .toml file."
-        ),
+        typer.Option(help=f"Bundled variant ({_bundled_variants()}) or a variant .toml file."),
     ] = "free",
     dyads: Annotated[
         str, typer.Option(help="'all' or comma-separated dyad ids, e.g. USA-RUS,IND-PAK.")
     ] = "all",
     panel: Annotated[
         Path | None,
-        typer.Option(help="Panel netCDF (e.g. from `secdilemma simulate`); default: historical."),
+        typer.Option(
+            help="Panel to fit: a netCDF file (e.g. from `secdilemma simulate`), or a folder "
+            "written by `secdilemma data build` or its dyads.csv. Default: the bundled "
+            "historical panel."
+        ),
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Draws kept per chain.")] = 1000,
     tune: Annotated[int, typer.Option(min=0, help="Warm-up draws per chain.")] = 1000,
     chains: Annotated[int, typer.Option(min=1, help="Number of chains.")] = 4,
-    seed: Annotated[int, typer.Option(help="Sampler seed (same seed, same draws).")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Sampler seed (same seed, same draws).")
+    ] = 0,
     sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
     target_accept: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Target acceptance rate.")
@@ -69,19 +71,36 @@ def fit_command(
         typer.Option(help="nutpie mass-matrix adaptation: low_rank (default), diag or draw_diag."),
     ] = "low_rank",
     progress: Annotated[bool, typer.Option(help="Show sampling progress.")] = True,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace an existing fit NAME.nc and its manifest NAME.json."),
+    ] = False,
+    keep_partial: Annotated[
+        bool,
+        typer.Option(
+            help="If interrupted (Ctrl-C), save the draws completed so far, flagged "
+            "`interrupted` (default: save nothing)."
+        ),
+    ] = False,
 ) -> None:
     """Fit a model variant (DESIGN §4), check its diagnostics and save the posterior.
 
-    Exits with status 3 (after writing the file) if a sampler diagnostic fails.
-    """
-    from secdilemma.model.io import fit_diagnostics, save_fit
-    from secdilemma.model.manifest import write_manifest
-    from secdilemma.model.sampling import fit
+    Writes the fit to --out (NAME.nc) and its JSON manifest beside it
+    (NAME.json), together, when both are complete. An existing NAME.nc or
+    NAME.json is replaced only with --overwrite; a NAME.json that is not a
+    secdilemma manifest is never replaced; --out must end in .nc and may not
+    be the panel. Options, variant, panel and output paths are checked before
+    anything is compiled.
 
-    try:
-        spec = load_variant(variant)
-    except VariantError as err:
-        raise typer.BadParameter(str(err), param_hint="--variant") from None
+    Exit status: 0 saved, diagnostics passed; 3 saved, a diagnostic failed
+    (the file is flagged diagnostics_ok = 0); 2 a usage or input error,
+    nothing done; 130 interrupted (Ctrl-C): nothing is written, unless
+    --keep-partial saved the completed draws, flagged interrupted.
+    """
+    from secdilemma.model.diagnostics import FitDiagnosticsWarning
+    from secdilemma.model.variants import load_variant
+    from secdilemma.pipeline import fit_outputs, fit_to_file, load_panel
+
     if init not in ("pilot", "jitter"):
         raise typer.BadParameter(f"expected pilot or jitter, got {init!r}", param_hint="--init")
     if adaptation not in ("low_rank", "diag", "draw_diag"):
@@ -92,41 +111,61 @@ def fit_command(
         raise typer.BadParameter(
             f"expected nutpie or pymc, got {sampler!r}", param_hint="--sampler"
         )
-    try:
-        data = load_panel(panel, dyads)
-    except (ValueError, KeyError) as err:
-        raise typer.BadParameter(str(err), param_hint="--dyads/--panel") from None
+    spec = load_variant(variant)
+    data = load_panel(panel, dyads)
+    inputs = [p for p in (panel, Path(variant)) if p is not None and p.is_file()]
+    fit_outputs(out, inputs=inputs, overwrite=overwrite)
     typer.echo(
         f"fitting variant {spec.name!r} to {data.sizes['dyad']} dyads x "
         f"{data.sizes['year']} years: {chains} chains x ({tune} tune + {draws} draws)"
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitDiagnosticsWarning)
-        result = fit(
-            data,
-            spec,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            sampler=sampler,  # type: ignore[arg-type]
-            target_accept=target_accept,
-            progress_bar=progress,
-            init=init,  # type: ignore[arg-type]
-            adaptation=adaptation,  # type: ignore[arg-type]
-        )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FitDiagnosticsWarning)
+            result, (path, manifest) = fit_to_file(
+                data,
+                spec,
+                out,
+                overwrite=overwrite,
+                inputs=inputs,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                seed=seed,
+                sampler=sampler,
+                target_accept=target_accept,
+                progress_bar=progress,
+                init=init,
+                adaptation=adaptation,
+                keep_partial=keep_partial,
+            )
+    except KeyboardInterrupt as err:
+        if not str(err):
+            raise  # an interrupt outside sampling: the generic handler reports it
+        hint = "" if keep_partial else " (--keep-partial keeps the completed draws)"
+        typer.echo(f"interrupted: {err}; nothing was written{hint}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     for w in caught:
         if not issubclass(w.category, FitDiagnosticsWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    path = save_fit(result, out)
+    from secdilemma.model.io import fit_diagnostics
+
     diagnostics = fit_diagnostics(result)
     typer.echo(diagnostics.summary())
     typer.echo(f"wrote {path}")
-    typer.echo(f"wrote {write_manifest(result, path.with_suffix('.json'))}")
+    typer.echo(f"wrote {manifest}")
+    if result.attrs.get("interrupted"):
+        sampled = result["posterior"].sizes["draw"]
+        typer.echo(
+            f"interrupted: kept {sampled} of {draws} draws per chain in {path}, flagged "
+            "interrupted (diagnostics_ok = 0)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not diagnostics.ok:
         typer.secho(
             "WARNING: diagnostics failed; the saved posterior is flagged (diagnostics_ok = 0)",
             fg=typer.colors.RED,
             err=True,
         )
-        raise typer.Exit(code=3)
+        raise typer.Exit(code=EXIT_DIAGNOSTICS)

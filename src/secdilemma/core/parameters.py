@@ -88,12 +88,15 @@ class BeliefParams:
 
 
 def intent_code(name: str | float) -> int:
-    """Code an intent name (``benign``/``malign``) or 0/1 as ``tau``."""
+    """Code an intent name (``benign``/``malign``) or 0/1 (number or text) as ``tau``."""
     if isinstance(name, (int, float, np.number)) and not isinstance(name, bool):
         if float(name) in (0.0, 1.0):
             return int(name)
+    key = str(name).strip().lower()
+    if key in ("0", "1"):
+        return int(key)
     try:
-        return INTENTS[str(name).strip().lower()]
+        return INTENTS[key]
     except KeyError:
         raise ValueError(
             f"intent: unknown intent {name!r}; expected 'benign', 'malign', 0 or 1"
@@ -103,18 +106,51 @@ def intent_code(name: str | float) -> int:
 def check_action(beta: float, gamma: float, delta: float, cutpoints: ArrayLike) -> None:
     """Validate shared action parameters, naming the offending one.
 
+    The ranges are DESIGN §3's: fear ``beta > 0``, reactivity ``gamma >= 0``,
+    malign escalation ``delta > 0``. With ``delta = 0`` the two intents move
+    alike, every move is evidence 0 and beliefs never leave their prior; a
+    negative ``beta`` or ``delta`` turns fear into reassurance and malice into
+    restraint, which no variant's prior allows.
+
     Raises
     ------
     ValueError
-        If a parameter is not finite, out of its range, or the cutpoints are not
-        three strictly increasing numbers.
+        If a parameter is not a finite number, out of its range, or the
+        cutpoints are not three strictly increasing numbers.
     """
     for name, value in (("beta", beta), ("gamma", gamma), ("delta", delta)):
-        if not np.isfinite(value):
-            raise ValueError(f"{name}: must be finite, got {value!r}")
+        try:
+            finite = bool(np.isfinite(value)) and np.ndim(value) == 0
+        except TypeError:
+            finite = False
+        if not finite:
+            raise ValueError(f"{name}: must be a finite number, got {value!r}")
+    if not beta > 0:
+        raise ValueError(f"beta: fear must be > 0, got {beta!r}")
     if gamma < 0:
         raise ValueError(f"gamma: reactivity must be >= 0, got {gamma!r}")
+    if not delta > 0:
+        raise ValueError(f"delta: malign escalation must be > 0, got {delta!r}")
     check_cutpoints(cutpoints)
+
+
+MAX_SEED = 2**63 - 1
+"""Largest seed accepted: seeds are stored as 64-bit integers (netCDF attrs, nutpie)."""
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """Return ``seed`` as an ``int`` after checking it is a whole number in ``[0, MAX_SEED]``.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not an integer, is negative or exceeds :data:`MAX_SEED`.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"{name}: expected a whole number >= 0, got {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"{name}: expected a whole number in [0, 2**63 - 1], got {seed!r}")
+    return int(seed)
 
 
 def check_cutpoints(cutpoints: ArrayLike) -> NDArray[np.float64]:

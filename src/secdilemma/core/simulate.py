@@ -35,6 +35,7 @@ from secdilemma.core.parameters import (
     ActionParams,
     BeliefParams,
     check_belief,
+    check_seed,
     intent_code,
     regime,
 )
@@ -54,6 +55,9 @@ def _belief_arrays(
         missing = {"l0", "w", "s"} - set(beliefs)
         if missing:
             raise ValueError(f"beliefs: mapping lacks {sorted(missing)}; needs l0, w and s")
+        unknown = sorted(map(str, set(beliefs) - {"l0", "w", "s"}))
+        if unknown:
+            raise ValueError(f"beliefs: unknown key(s) {unknown} in mapping; expected l0, w and s")
         arrays = {k: per_state(beliefs[k], n_dyads, k) for k in ("l0", "w", "s")}
         return arrays, ["custom", "custom"]
     sides = [beliefs, beliefs] if isinstance(beliefs, (str, BeliefParams)) else list(beliefs)
@@ -104,8 +108,10 @@ def simulate_dyads(
     alpha
         Per-state action intercepts, broadcastable to ``(dyad, side)``.
     seed
-        Seed of :func:`numpy.random.default_rng`; the same seed gives the same
-        panel, bit for bit.
+        Seed of :func:`numpy.random.default_rng`, an integer in
+        ``[0, 2**63)`` (:data:`MAX_SEED`; it is stored in the panel's attrs),
+        or ``None`` for fresh entropy; the same seed gives the same panel, bit
+        for bit.
 
     Returns
     -------
@@ -123,6 +129,8 @@ def simulate_dyads(
     for name, n in (("n_dyads", n_dyads), ("n_years", n_years)):
         if int(n) != n or n < 1:
             raise ValueError(f"{name}: must be a positive integer, got {n!r}")
+    if seed is not None:
+        check_seed(seed)
     action = action or ActionParams()
     b_params, labels = _belief_arrays(beliefs, n_dyads)
     check_belief(**b_params)

@@ -9,7 +9,9 @@
 - :mod:`~secdilemma.model.belief_op`: the belief recursion as a PyTensor graph.
 
 Names are imported on first use (PEP 562): ``import secdilemma.model.schema``
-or ``secdilemma.model.variants`` does not import PyMC.
+or ``secdilemma.model.variants`` does not import PyMC, nor do ``io``,
+``manifest`` and ``diagnostics`` (a saved fit loads without PyMC; the CLI
+starts at once). ``builder``, ``sampling`` and ``belief_op`` import PyMC.
 """
 
 from importlib import import_module
@@ -20,11 +22,14 @@ _WHERE = {
     "FitDiagnosticsWarning": "diagnostics",
     "Thresholds": "diagnostics",
     "check_fit": "diagnostics",
+    "FitFileError": "io",
+    "IntegrityWarning": "io",
     "ProvenanceWarning": "io",
     "fit_info": "io",
     "load_fit": "io",
     "panel_sha256": "io",
     "save_fit": "io",
+    "FitInterrupted": "sampling",
     "MultimodalPosteriorWarning": "sampling",
     "fit": "sampling",
     "Variant": "variants",

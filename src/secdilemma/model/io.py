@@ -14,7 +14,20 @@ only strings and numbers) — see :data:`PROVENANCE_KEYS`:
   ``diagnostics_ok`` (1 or 0) as the flag;
 - ``free_variables``: names of the sampled parameters.
 
+A fit whose sampling was interrupted and kept (``fit(..., keep_partial=True)``)
+also has ``interrupted = 1`` (:mod:`secdilemma.model.sampling`).
+
 Files are written with ``h5netcdf``; no pickle anywhere.
+
+Integrity. :func:`save_fit` writes to a temporary file beside the target, reads
+it back, and renames it into place only if it holds exactly the fit
+(:func:`secdilemma.files.atomic_path`): an interrupted or failed save leaves a
+previous file untouched. It stores :func:`data_sha256`, a SHA-256 over every
+variable of every group and the provenance attrs, as the root attr
+``data_sha256``; :func:`load_fit` recomputes it and refuses a file that does
+not match (a :class:`FitFileError` naming the file), as it refuses a file HDF5
+cannot read or one that lacks a group. Fits saved before checksums existed
+load with an :class:`IntegrityWarning`.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from secdilemma.files import atomic_path
 from secdilemma.model.diagnostics import Diagnostics
 from secdilemma.model.variants import Variant
 from secdilemma.panel import validate_panel
@@ -44,6 +58,12 @@ PROVENANCE_KEYS = (
     "free_variables",
 )
 """Root attrs (JSON strings) every saved fit carries."""
+
+FIT_GROUPS = ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data")
+"""Groups every fit has (:mod:`secdilemma.model.sampling`)."""
+
+CHECKSUM_ATTR = "data_sha256"
+"""Root attr holding :func:`data_sha256` of a saved fit."""
 
 LIBRARIES = (
     "secdilemma",
@@ -62,6 +82,98 @@ LIBRARIES = (
 
 class ProvenanceWarning(UserWarning):
     """A saved fit's provenance does not match what it is used with."""
+
+
+class FitFileError(ValueError):
+    """A fit file cannot be used: unreadable, incomplete, or its data fail the checksum."""
+
+
+class IntegrityWarning(UserWarning):
+    """A fit file has no checksum (saved before checksums existed): it cannot be verified."""
+
+
+def _canonical_bytes(values: np.ndarray) -> bytes:
+    """Bytes of an array that survive a netCDF round trip unchanged.
+
+    Numbers (booleans and integers included) as little-endian float64 with one
+    NaN pattern, so that a dtype the file stores differently (``bool`` as
+    ``int8``) hashes alike; text as NUL-separated UTF-8. netCDF has no ``None``:
+    an object array of ``None`` (nutpie's ``divergence_message`` without
+    divergences) reads back as NaN, a ``None`` (or NaN) among strings as ``""``,
+    and both hash as they read back.
+    """
+    a = np.asarray(values)
+    if a.dtype.kind == "O":
+        flat = a.ravel().tolist()
+        if all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in flat
+        ):
+            a = np.array([np.nan if v is None else v for v in flat], dtype="<f8")
+        else:
+            a = np.array([str(v) if isinstance(v, str) else "" for v in flat], dtype=object)
+    if a.dtype.kind in "biuf":
+        a = np.ascontiguousarray(a, dtype="<f8")
+        return np.where(np.isnan(a), np.nan, a).tobytes()
+    if a.dtype.kind in "mM":
+        return np.ascontiguousarray(a).view("<i8").tobytes()
+    return "\0".join(str(v) for v in a.ravel().tolist()).encode("utf-8")
+
+
+def data_sha256(fit: xr.DataTree) -> str:
+    """SHA-256 of a fit's data: every variable of every group and the provenance attrs.
+
+    Groups in path order, variables (data and coordinates) in name order, each
+    as its group, name, dims and shape followed by its values
+    (:func:`_canonical_bytes`); then the :data:`PROVENANCE_KEYS` attrs as text.
+    Other attrs (timestamps that ArviZ adds to groups, ``diagnostics_ok``) are
+    left out.
+
+    Parameters
+    ----------
+    fit
+        A fit, in memory or as loaded.
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
+    digest = hashlib.sha256()
+    for node in sorted(fit.subtree, key=lambda n: n.path):
+        ds = node.to_dataset(inherit=False)
+        for name in sorted(str(v) for v in ds.variables):
+            var = ds.variables[name]
+            header = {"group": node.path, "name": name, "dims": list(map(str, var.dims))}
+            header["shape"] = [int(n) for n in var.shape]
+            digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
+            digest.update(_canonical_bytes(var.values))
+    for key in PROVENANCE_KEYS:
+        digest.update(json.dumps([key, str(fit.attrs.get(key, ""))]).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _short(err: BaseException) -> str:
+    """First line of an exception's message, shortened, for a one-line error."""
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _read_tree(path: Path) -> xr.DataTree:
+    """Read a whole netCDF file into memory, turning HDF5's errors into :class:`FitFileError`."""
+    if path.is_dir():
+        raise FitFileError(f"{path}: is a directory; expected a fit file (.nc)")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such fit file")
+    if path.stat().st_size == 0:
+        raise FitFileError(f"{path}: is empty; not a fit")
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as tree:
+            return tree.load().copy()
+    except Exception as err:  # h5py raises OSError, KeyError, ValueError ... on damage
+        raise FitFileError(
+            f"{path}: cannot be read as a netCDF-4 fit ({_short(err)}); the file is "
+            "damaged, truncated or not a fit"
+        ) from err
 
 
 def panel_sha256(panel: xr.Dataset) -> str:
@@ -141,15 +253,21 @@ def fit_diagnostics(fit: xr.DataTree) -> Diagnostics:
 
 
 def save_fit(fit: xr.DataTree, path: str | Path) -> Path:
-    """Write a fit to netCDF (``h5netcdf``), all groups and provenance attrs.
+    """Write a fit to netCDF (``h5netcdf``), all groups, provenance and checksum.
+
+    The file is written beside ``path`` under a temporary name, read back and
+    compared with the fit (:func:`data_sha256`), and only then renamed to
+    ``path``: on any error or interrupt a previous file at ``path`` is left as
+    it was and no temporary file remains.
 
     Parameters
     ----------
     fit
-        A fit from :func:`secdilemma.model.sampling.fit`.
+        A fit from :func:`secdilemma.model.sampling.fit`. Its root attr
+        ``data_sha256`` is set to :func:`data_sha256` of its data.
     path
         Output file, conventionally ``models/NAME.nc``; parent directories are
-        created.
+        created. An existing file is replaced (the CLI asks for ``--overwrite``).
 
     Returns
     -------
@@ -160,12 +278,46 @@ def save_fit(fit: xr.DataTree, path: str | Path) -> Path:
     ------
     ValueError
         If the fit lacks a provenance attr.
+    FitFileError
+        If the file written does not read back as the fit (nothing is replaced).
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        write_fit(fit, tmp, label=path)
+    return path
+
+
+def write_fit(fit: xr.DataTree, path: str | Path, *, label: str | Path | None = None) -> None:
+    """Write a fit to ``path`` itself and check that it reads back (no temporary file).
+
+    The writing step of :func:`save_fit`, for callers that already write to
+    a temporary file, such as a fit and its manifest committed together
+    (:func:`secdilemma.files.atomic_paths`). Sets ``fit.attrs["data_sha256"]``.
+
+    Parameters
+    ----------
+    fit
+        A fit with provenance.
+    path
+        The file to write.
+    label
+        The name errors give the file (default ``path``).
+
+    Raises
+    ------
+    ValueError
+        If the fit lacks a provenance attr.
+    FitFileError
+        If the file written does not read back as the fit.
     """
     fit_info(fit)  # refuse to save a fit without provenance
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    label = path if label is None else label
+    fit.attrs[CHECKSUM_ATTR] = data_sha256(fit)
     fit.to_netcdf(path, engine="h5netcdf")
-    return path
+    if data_sha256(_read_tree(Path(path))) != fit.attrs[CHECKSUM_ATTR]:
+        raise FitFileError(
+            f"{label}: the file written does not read back as the fit; nothing was replaced"
+        )
 
 
 def load_fit(
@@ -193,18 +345,45 @@ def load_fit(
     ProvenanceWarning
         If ``panel`` is given and its hash differs from the stored one.
 
+    IntegrityWarning
+        If the file has no checksum (saved before checksums existed).
+
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    FitFileError
+        If the file cannot be read, has no valid provenance, lacks a group of
+        :data:`FIT_GROUPS`, or its data do not match the checksum stored when
+        it was saved (the file is damaged); the message names the file.
     ValueError
-        If the file has no valid provenance, or (``strict``) the panel differs.
+        If ``strict`` and the panel differs.
     """
     path = Path(path)
-    with xr.open_datatree(path, engine="h5netcdf") as tree:
-        fit = tree.load().copy()
+    fit = _read_tree(path)
     try:
         info = fit_info(fit)
     except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
+        raise FitFileError(f"{path}: {err}") from None
+    stored = fit.attrs.get(CHECKSUM_ATTR)
+    if stored is None:
+        warnings.warn(
+            f"{path}: saved without a checksum (before secdilemma stored one); its data "
+            "cannot be verified",
+            IntegrityWarning,
+            stacklevel=2,
+        )
+    elif data_sha256(fit) != stored:
+        raise FitFileError(
+            f"{path}: data do not match the checksum stored when it was saved; the file is "
+            "damaged: restore it or refit"
+        )
+    for group in FIT_GROUPS:
+        if group not in fit.children or not fit[group].data_vars:
+            raise FitFileError(f"{path}: group {group!r} is missing or empty; not a complete fit")
+    absent = [v for v in info["free_variables"] if v not in fit["posterior"].data_vars]
+    if absent:
+        raise FitFileError(f"{path}: posterior lacks {absent}; not a complete fit")
     if panel is not None:
         given = panel_sha256(panel)
         if given != info["panel_sha256"]:

@@ -21,6 +21,7 @@ from typing import Any
 import arviz_stats as azs
 import xarray as xr
 
+from secdilemma.files import write_text
 from secdilemma.model.contraction import fit_contraction, weakly_informed
 from secdilemma.model.io import fit_info
 
@@ -96,9 +97,25 @@ def write_manifest(fit: xr.DataTree, path: str | Path) -> Path:
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written (atomically, :func:`secdilemma.files.write_text`).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest(fit), indent=1, sort_keys=True) + "\n")
-    return path
+    return write_text(path, json.dumps(manifest(fit), indent=1, sort_keys=True) + "\n")
+
+
+def is_manifest(path: str | Path) -> bool:
+    """Whether ``path`` holds a manifest written by :func:`write_manifest`.
+
+    A JSON object with the keys ``provenance`` (itself holding ``variant``),
+    ``diagnostics_ok``, ``shared`` and ``states``. Used to refuse replacing a
+    file that happens to sit where a fit's manifest goes.
+    """
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return (
+        isinstance(content, dict)
+        and {"provenance", "diagnostics_ok", "shared", "states"} <= set(content)
+        and isinstance(content["provenance"], dict)
+        and "variant" in content["provenance"]
+    )

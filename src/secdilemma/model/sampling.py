@@ -54,12 +54,25 @@ multi-chain check.
 
 The same ``seed`` (and settings, sampler and library versions) gives the same
 draws, bit for bit.
+
+Interrupts. nutpie and PyMC both answer Ctrl-C (``SIGINT``) by stopping and
+returning the draws taken so far. :func:`fit` does not pass such a run off as
+a fit: if any chain has fewer draws than asked, it raises
+:class:`FitInterrupted` (a ``KeyboardInterrupt``) saying how far sampling got.
+With ``keep_partial=True`` it returns the draws every chain completed instead,
+with the root attr ``interrupted = 1``, the true ``draws`` (and
+``draws_requested``, ``draws_per_chain``) in the ``sampler`` attr and a
+diagnostic failure; a run interrupted before its first draw (during the pilot
+or the warm-up) has nothing to keep and raises all the same. Progress
+(compiling, pilot, sampling) is logged at INFO level on the
+``secdilemma.model.sampling`` logger.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 import warnings
 from datetime import UTC, datetime
@@ -71,6 +84,7 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from secdilemma.core.parameters import check_seed
 from secdilemma.model import schema
 from secdilemma.model.belief_op import Method
 from secdilemma.model.builder import LOGLIK_DETERMINISTIC, build_model, model_data
@@ -121,6 +135,45 @@ class MultimodalPosteriorWarning(UserWarning):
 
 class SamplerFallbackWarning(UserWarning):
     """nutpie was requested but could not be used; PyMC's NUTS sampled instead."""
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """Sampling was interrupted (Ctrl-C, ``SIGINT``) before every draw was taken.
+
+    A ``KeyboardInterrupt``, so that a script stops as on any Ctrl-C; the
+    message says where sampling stopped.
+
+    Attributes
+    ----------
+    draws_per_chain
+        Draws of the main run each chain completed (zeros if interrupted in
+        the pilot or the warm-up).
+    draws_requested
+        Draws per chain asked for.
+    """
+
+    def __init__(self, message: str, draws_per_chain: list[int], draws_requested: int) -> None:
+        super().__init__(message)
+        self.draws_per_chain = draws_per_chain
+        self.draws_requested = draws_requested
+
+
+logger = logging.getLogger(__name__)
+
+
+def _draws_per_chain(trace: xr.DataTree) -> list[int]:
+    """Draws each chain of a (possibly interrupted) trace completed.
+
+    nutpie pads shorter chains with NaN; PyMC truncates them. A draw counts
+    when its log-density is finite.
+    """
+    if "sample_stats" not in trace.children:
+        return [0]
+    stats = trace["sample_stats"]
+    name = "logp" if "logp" in stats else "lp"
+    if name not in stats or stats.sizes.get("draw", 0) == 0:
+        return [0] * max(int(trace["posterior"].sizes.get("chain", 1)), 1)
+    return [int(n) for n in np.isfinite(stats[name]).sum("draw").values]
 
 
 def chain_log_densities(logp: xr.DataArray) -> dict[str, Any]:
@@ -243,6 +296,12 @@ def _pilot_start(
         adaptation=PILOT_ADAPTATION,
         **settings,
     )
+    if min(_draws_per_chain(trace)) < pilot["draws"]:
+        raise FitInterrupted(
+            "sampling stopped during the pilot run, before the first draw of the main run",
+            [0] * chains,
+            0,
+        )
     logp = trace["sample_stats"]["logp"]
     unconstrained = np.asarray(trace["sample_stats"]["unconstrained_draw"].values)
     chains_logp = chain_log_densities(logp)
@@ -321,14 +380,20 @@ def _sample_nutpie(
     import nutpie
 
     start = time.perf_counter()
+    logger.info("compiling the model (numba)")
     compiled = nutpie.compile_pymc_model(model, backend="numba")
     compiled_at = time.perf_counter()
     common = {"cores": cores, "seed": seed, "target_accept": target_accept}
     common |= {"progress_bar": progress_bar, **sampler_kwargs}
     record = None
     if pilot is not None:
-        compiled, record = _pilot_start(compiled, chains=chains, pilot=pilot, **common)
+        logger.info("pilot run: %(chains)d chains x (%(tune)d warm-up + %(draws)d draws)", pilot)
+        try:
+            compiled, record = _pilot_start(compiled, chains=chains, pilot=pilot, **common)
+        except FitInterrupted as err:
+            raise FitInterrupted(str(err), [0] * chains, draws) from None
     common["cores"] = cores or chains
+    logger.info("sampling: %d chains x (%d warm-up + %d draws)", chains, tune, draws)
     trace = nutpie.sample(
         compiled,
         draws=draws,
@@ -355,6 +420,7 @@ def _sample_pymc(
 ) -> tuple[xr.DataTree, float, float]:
     """PyMC's own NUTS (compilation happens inside; reported as 0 s)."""
     start = time.perf_counter()
+    logger.info("sampling (PyMC): %d chains x (%d warm-up + %d draws)", chains, tune, draws)
     with model:
         trace = pm.sample(
             draws=draws,
@@ -413,6 +479,7 @@ def fit(
     init: Init = "pilot",
     pilot: dict[str, int] | None = None,
     adaptation: Adaptation = "low_rank",
+    keep_partial: bool = False,
 ) -> xr.DataTree:
     """Fit a model variant to a panel and check the sampler's diagnostics.
 
@@ -426,7 +493,8 @@ def fit(
     draws, tune, chains
         Draws kept and warm-up draws per chain, number of chains.
     seed
-        Seed of the sampler: the same seed gives the same draws.
+        Seed of the sampler, a whole number in ``[0, 2**63)``: the same seed
+        gives the same draws.
     sampler
         ``"nutpie"`` (default; numba backend) or ``"pymc"``. If nutpie cannot
         be imported or fails to compile the model, PyMC's NUTS is used with a
@@ -434,7 +502,7 @@ def fit(
     cores
         Chains run in parallel (default: all with nutpie, at most 2 with PyMC).
     target_accept
-        Target acceptance rate of the step-size adaptation.
+        Target acceptance rate of the step-size adaptation, in (0, 1).
     belief_method
         ``"op"`` or ``"scan"`` (see :func:`~secdilemma.model.builder.build_model`).
     progress_bar
@@ -466,6 +534,10 @@ def fit(
         covariance, which follow the linear ridges a diagonal cannot (on the
         historical panel ``log delta`` against ``mu_w``, correlation -0.83);
         ``"diag"`` is nutpie's own default. Ignored by PyMC's sampler.
+    keep_partial
+        If sampling is interrupted, return the draws every chain completed
+        (flagged ``interrupted``, a diagnostic failure) instead of raising
+        :class:`FitInterrupted` (module docstring).
 
     Returns
     -------
@@ -483,10 +555,22 @@ def fit(
         or if the chains of the main run have separated mean log-densities
         (:func:`chain_log_densities`; stored as ``chains_logp`` in the
         ``sampler`` attr).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range (the message names it), before any
+        model is built.
+    FitInterrupted
+        If sampling was interrupted and ``keep_partial`` is false, or nothing
+        of the main run was sampled.
     """
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if int(value) != value or value < (1 if name != "tune" else 0):
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    seed = check_seed(seed)
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept: must lie in (0, 1), got {target_accept!r}")
     if sampler not in ("nutpie", "pymc"):
         raise ValueError(f"sampler: expected 'nutpie' or 'pymc', got {sampler!r}")
     if init not in ("jitter", "pilot"):
@@ -536,6 +620,25 @@ def fit(
         settings["adaptation"] = "pymc"  # PyMC's own (diagonal) adaptation
         trace, compile_s, sample_s, _ = _sample_pymc(model, **kwargs)
 
+    done = _draws_per_chain(trace)
+    interrupted = min(done) < draws
+    if interrupted:
+        message = (
+            f"sampling stopped after {min(done)} of {draws} draws per chain (chains reached {done})"
+            if max(done)
+            else "sampling stopped during the warm-up, before the first draw"
+        )
+        if not keep_partial or min(done) == 0:
+            raise FitInterrupted(message, done, int(draws))
+        logger.warning("%s; keeping the first %d draws of every chain", message, min(done))
+        trace = xr.DataTree.from_dict(
+            {
+                g: xr.DataTree(trace[g].to_dataset().isel(draw=slice(0, min(done))))
+                for g in ("posterior", "sample_stats")
+            }
+        )
+        settings |= {"draws": min(done), "draws_requested": int(draws), "draws_per_chain": done}
+
     result = _assemble(trace, model, panel)
     stats = result["sample_stats"]
     logp_name = "logp" if "logp" in stats else "lp"  # nutpie / PyMC
@@ -550,8 +653,13 @@ def fit(
     checked = free + [d.name for d in model.deterministics if d.name in recorded]
     diagnostics = check_fit(result, var_names=checked, thresholds=thresholds)
     modes = _multimodality(pilot_record, main_record)
-    if modes:
-        diagnostics = dataclasses.replace(diagnostics, failures=[*diagnostics.failures, *modes])
+    stopped = [
+        f"interrupted: sampling stopped after {min(done)} of {draws} draws per chain; "
+        "these draws are not a complete fit"
+    ]
+    extra = [*modes, *(stopped if interrupted else [])]
+    if extra:
+        diagnostics = dataclasses.replace(diagnostics, failures=[*diagnostics.failures, *extra])
     result.attrs = {
         "title": f"secdilemma fit of variant {variant.name!r}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -578,6 +686,8 @@ def fit(
     }
     rows = contraction(result, seed=seed)
     result.attrs["contraction"] = contraction_json(rows)
+    if interrupted:
+        result.attrs["interrupted"] = 1
     for message in modes:
         warnings.warn(
             f"fit of variant {variant.name!r}: {message}", MultimodalPosteriorWarning, stacklevel=2

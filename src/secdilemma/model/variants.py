@@ -306,6 +306,8 @@ class Variant:
             if "regimes" in str(err) and ("twice" in str(err) or "overwrite" in str(err)):
                 hint = " (two regimes with the same name: regime names must be unique)"
             raise VariantError(f"variant file {path}: invalid TOML: {err}{hint}") from None
+        except UnicodeDecodeError:
+            raise VariantError(f"variant file {path}: not a text (TOML) file") from None
         return cls.from_dict(spec, source=str(path))
 
     def as_dict(self) -> dict[str, Any]:
