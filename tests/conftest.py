@@ -1,10 +1,12 @@
-"""Shared fixtures: seeded random generators, the raw data's location, the session fit.
+"""Shared fixtures: seeded random generators, the raw data's location, the session fits.
 
 ``small_fit`` is a real fit of the ``free`` variant to a small simulated panel
 (8 dyads x 40 years, 2 chains x 300 draws; ~30-60 s, mostly compilation),
 made once per session and shared by the model tests and the analysis tests
-that need a real posterior. The model is imported only when it is first
-requested, so sessions that do not use it do not import PyMC.
+that need a real posterior. ``small_mixture_fit`` is the same for the
+``mixture`` variant on a panel simulated with known observer regimes
+(:func:`regime_panel`). The model is imported only when a fit is first
+requested, so sessions that do not use one do not import PyMC.
 """
 
 import os
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 
 from secdilemma import simulate_dyads
-from secdilemma.core.parameters import ActionParams
+from secdilemma.core.parameters import ActionParams, logit
 
 RAW_DIR = Path(
     os.environ.get(
@@ -55,3 +57,46 @@ def small_fit(sim_panel):
         any(issubclass(w.category, FitDiagnosticsWarning) for w in caught)
     )
     return result
+
+
+REGIME_BLOCK = {
+    # Six dyads per block: four with one sensible and one misplaced side (the
+    # regimes show in how the two read the same history), one mutually
+    # misplaced, one mutually sensible; one dyad has a malign side. Half the
+    # states are misplaced. A mutually misplaced benign dyad looks much like a
+    # mutually *malign* sensible one (both sides certain of malice, both
+    # escalating; only delta separates them), so its regimes are the hard case.
+    "regime": [[0, 1], [1, 0], [0, 1], [1, 0], [1, 1], [0, 0]],
+    "intent": [[1, 0], [0, 0], [0, 0], [0, 1], [0, 0], [0, 0]],
+}
+"""Design of the regime-recovery panels (1 = misplaced certainty, 1 = malign)."""
+
+
+def regime_panel(n_blocks: int, n_years: int, seed: int):
+    """Panel simulated with known regimes: sensible (l0 0, w 1, s 1) or misplaced
+    certainty (l0 logit 0.85, w 0.3, s 0), DESIGN §3's default action parameters."""
+    regime = np.array(REGIME_BLOCK["regime"] * n_blocks)
+    intent = np.array(REGIME_BLOCK["intent"] * n_blocks)
+    misplaced = regime == 1
+    beliefs = {
+        "l0": np.where(misplaced, logit(0.85), 0.0),
+        "w": np.where(misplaced, 0.3, 1.0),
+        "s": np.where(misplaced, 0.0, 1.0),
+    }
+    panel = simulate_dyads(len(regime), n_years, beliefs=beliefs, intent=intent, seed=seed)
+    return panel.assign(regime=(("dyad", "side"), regime))
+
+
+@pytest.fixture(scope="session")
+def small_regime_panel():
+    return regime_panel(1, 40, seed=1)
+
+
+@pytest.fixture(scope="session")
+def small_mixture_fit(small_regime_panel):
+    from secdilemma.model.sampling import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its diagnostics are on record in its attrs
+        return fit(small_regime_panel, "mixture", draws=300, tune=300, chains=2, seed=1,
+                   progress_bar=False)  # fmt: skip

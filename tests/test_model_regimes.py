@@ -48,8 +48,9 @@ def _mixture_reference(panel, out, regimes):
     """log p(m[d]), configuration weights, p_regime, p_malign and belief by hand."""
     data = model_data(panel)
     n_dyads = len(data.dyad)
-    pi = float(out["pi"])
-    share = out["regime_share"]
+    pi = np.asarray(out["pi"], dtype=float)
+    pi = pi[:, None] if pi.ndim else pi  # grouped: one share per dyad
+    share = np.atleast_2d(out["regime_share"])  # (1 or dyad, R)
     configs = [(a, b) for a in range(len(regimes)) for b in range(len(regimes))]
     joint, p_malign_k, belief_k = [], [], []
     for a, b in configs:
@@ -59,7 +60,7 @@ def _mixture_reference(panel, out, regimes):
         )
         belief, ll = _sequence_ll(data, l0, w, s, out)
         marginal = np.logaddexp(np.log1p(-pi) + ll[0], np.log(pi) + ll[1])  # (dyad, side)
-        joint.append(np.log(share[a]) + np.log(share[b]) + marginal.sum(axis=1))
+        joint.append(np.log(share[:, a]) + np.log(share[:, b]) + marginal.sum(axis=1))
         p_malign_k.append(np.exp(np.log(pi) + ll[1] - marginal))
         belief_k.append(belief)
     joint = np.stack(joint, axis=1)  # (dyad, K)
@@ -183,3 +184,31 @@ def test_data_swap_gives_the_other_panels_log_density(panel):
     assert after != pytest.approx(before)
     assert after == pytest.approx(rebuilt.compile_logp()(point), rel=1e-12)
     assert set(DATA_NAMES.values()) <= set(model.named_vars)
+
+
+def test_grouped_shares_equal_the_reference_with_each_dyads_share(panel):
+    # pi and rho vary by group (issue 12): dyads 0, 2 in one group, 1, 3 in the
+    # other; each dyad's likelihood uses its group's shares.
+    grouped = panel.assign_coords(region=("dyad", ["Europe", "Asia", "Europe", "Asia"]))
+    model = build_model(grouped, "mixture", group_by="region")
+    assert list(model.coords["group"]) == ["Asia", "Europe"]
+    assert {"mu_pi", "sigma_pi", "z_pi", "mu_rho", "sigma_rho", "z_rho"} <= {
+        rv.name for rv in model.free_RVs
+    }
+    names = [*PARAMS, "regime_l0", "regime_w", "regime_s", "regime_share", "pi_group",
+             "rho_group", "p_malign", "loglik_move"]  # fmt: skip
+    out = _evaluate(model, names, _random_point(model, np.random.default_rng(5)))
+    # Each dyad's shares are its group's, and the groups differ at this point.
+    np.testing.assert_allclose(out["pi"], out["pi_group"][[1, 0, 1, 0]])
+    np.testing.assert_allclose(out["regime_share"][:, 1], out["rho_group"][[1, 0, 1, 0]])
+    assert abs(out["pi_group"][0] - out["pi_group"][1]) > 1e-3
+    loglik, _, _, p_malign, _ = _mixture_reference(
+        grouped, out, ("sensible", "misplaced_certainty")
+    )
+    np.testing.assert_allclose(out["loglik_move"], loglik, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(out["p_malign"], p_malign, atol=1e-10)
+
+
+def test_unknown_grouping_attribute_is_named(panel):
+    with pytest.raises(ValueError, match="'continent'"):
+        build_model(panel, "mixture", group_by="continent")

@@ -336,7 +336,10 @@ def demo(
         from secdilemma.plotting.beliefs import plot_belief_paths
 
         posterior = fit_model(history, "free", draws=draws, tune=tune, chains=chains, seed=seed)
+        from secdilemma.model.contraction import contraction_summary, fit_contraction
+
         _say(echo, fit_diagnostics(posterior).summary())
+        _say(echo, contraction_summary(fit_contraction(posterior)))
         wrote(save_fit_with_manifest(posterior, out / "free_historical.nc"))
         figures["belief_paths"] = plot_belief_paths(posterior, states=history["state"])
     for name, figure in figures.items():

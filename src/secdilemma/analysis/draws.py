@@ -11,7 +11,9 @@
   :mod:`secdilemma.core.action`, with size-1 axes where a parameter does not
   vary: ``beta, gamma, delta, pi`` are ``(S, 1, 1, 1)``, ``cutpoints`` ``(S, 1,
   1, 1, 3)``, ``alpha`` ``(S, 1, D, 2)``, the belief parameters ``l0, w, s``
-  ``(S, K, D, 2)`` and ``log_prior`` ``(S, K, 1)``.
+  ``(S, K, D, 2)`` and ``log_prior`` ``(S, K, 1)``. A fit with grouped shares
+  (``fit(..., group_by=...)``) has ``pi`` ``(S, 1, D, 1)`` and ``log_prior``
+  ``(S, K, D)``: each dyad its group's shares.
 
 Both kinds of variant go through this one layout:
 
@@ -396,7 +398,11 @@ def read_fit(
         return _stack(posterior[name].transpose(schema.CHAIN, schema.DRAW, *dims), chains, index)
 
     n = len(chains) * len(index)
-    shared = {k: get(k).reshape(n, 1, 1, 1) for k in ("beta", "gamma", "delta", schema.PI)}
+    shared = {k: get(k).reshape(n, 1, 1, 1) for k in ("beta", "gamma", "delta")}
+    if schema.DYAD in posterior[schema.PI].dims:  # grouped shares: each dyad its group's
+        shared[schema.PI] = get(schema.PI, (schema.DYAD,)).reshape(n, 1, data.n_dyads, 1)
+    else:
+        shared[schema.PI] = get(schema.PI).reshape(n, 1, 1, 1)
     cutpoints = get("cutpoints", (schema.CUTPOINT,)).reshape(n, 1, 1, 1, 3)
     alpha = get(schema.ALPHA, schema.STATE_DIMS)[:, None]
     check_action_arrays(shared["beta"], shared["gamma"], shared["delta"], cutpoints)
@@ -424,13 +430,19 @@ def read_fit(
             np.broadcast_to(per_regime[p][:, configuration_regime][:, :, None, :], shape)
             for p in schema.BELIEF_PARAMETERS
         )
-        share = get(schema.REGIME_SHARE, (schema.REGIME,))
-        if np.any(share <= 0) or np.any(np.abs(share.sum(axis=1) - 1) > 1e-8):
+        if schema.DYAD in posterior[schema.REGIME_SHARE].dims:  # grouped: (S, dyad, R)
+            share = get(schema.REGIME_SHARE, (schema.DYAD, schema.REGIME))
+        else:
+            share = get(schema.REGIME_SHARE, (schema.REGIME,))[:, None, :]
+        if np.any(share <= 0) or np.any(np.abs(share.sum(axis=-1) - 1) > 1e-8):
             raise ValueError("fit: regime_share must be positive and sum to 1 over regimes")
-        log_share = np.log(share)
-        log_prior = (
-            log_share[:, configuration_regime[:, 0]] + log_share[:, configuration_regime[:, 1]]
-        )[:, :, None]
+        log_share = np.log(share)  # (S, dyad or 1, R) -> log prior (S, K, dyad or 1)
+        log_prior = np.moveaxis(
+            log_share[:, :, configuration_regime[:, 0]]
+            + log_share[:, :, configuration_regime[:, 1]],
+            1,
+            2,
+        )
     l0, w, s = (np.broadcast_to(v, shape) for v in (l0, w, s))
     check_belief(l0, w, s)
     return Draws(

@@ -148,10 +148,12 @@ def fit_command(
     for w in caught:
         if not issubclass(w.category, FitDiagnosticsWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    from secdilemma.model.contraction import contraction_summary, fit_contraction
     from secdilemma.model.io import fit_diagnostics
 
     diagnostics = fit_diagnostics(result)
     typer.echo(diagnostics.summary())
+    typer.echo(contraction_summary(fit_contraction(result)))
     typer.echo(f"wrote {path}")
     typer.echo(f"wrote {manifest}")
     if result.attrs.get("interrupted"):

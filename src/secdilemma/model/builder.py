@@ -125,7 +125,7 @@ from pytensor.tensor.variable import TensorVariable
 from secdilemma.model import schema
 from secdilemma.model.belief_op import Method, action_log_likelihoods, belief_log_odds
 from secdilemma.model.variants import HYPERPARAMETERS, Prior, Variant, load_variant
-from secdilemma.panel import left_align, validate_panel
+from secdilemma.panel import grouping, left_align, validate_panel
 
 NOT_MODELLED = schema.NOT_MODELLED
 """Value of ``move`` in the model where a move does not enter the likelihood."""
@@ -477,20 +477,82 @@ def _regime_parameters(variant: Variant, configs: Configurations) -> dict[str, T
     return out
 
 
-def _regime_log_share(variant: Variant, configs: Configurations) -> TensorVariable:
-    """``log P(r)`` of the active regimes, ``(R,)``; ``rho`` or ``regime_share`` sampled."""
+GROUP_PRIORS: dict[str, Prior] = {
+    "mu": Prior("Normal", {"mu": 0.0, "sigma": 1.14}),
+    "sigma": Prior("HalfNormal", {"sigma": 1.0}),
+}
+"""Default priors of a grouped share's ``logit share[g] = mu + sigma * z[g]``.
+
+``Normal(0, 1.14)`` for ``mu``: 1.14 is the standard deviation of the logit
+of a ``Beta(2, 2)`` variable (``sqrt(2 psi_1(2))``), the ungrouped prior of
+``pi`` and ``rho``, so one group's share has about the same prior as the
+ungrouped share; ``HalfNormal(1)`` for ``sigma`` lets groups differ by about
+one unit on the logit scale (e.g. shares 0.3 against 0.55). A variant may set
+``mu_pi``, ``sigma_pi``, ``mu_rho`` and ``sigma_rho`` in ``[priors]`` instead."""
+
+
+@dataclass(frozen=True)
+class Groups:
+    """A grouping of the dyads by a categorical attribute (e.g. rivalry ``region``).
+
+    Attributes
+    ----------
+    attribute
+        The panel coordinate grouped by.
+    labels
+        The groups, in order.
+    codes
+        ``(dyad,)`` index of each dyad's group.
+    """
+
+    attribute: str
+    labels: tuple[str, ...]
+    codes: NDArray[np.int64]
+
+
+def _grouped_share(name: str, variant: Variant, groups: Groups) -> TensorVariable:
+    """``share[g] = sigmoid(mu + sigma * z[g])`` per group (non-centred), ``(group,)``."""
+    parts = {}
+    for part in ("mu", "sigma"):
+        key = f"{part}_{name}"
+        if key in variant.fixed:
+            parts[part] = pt.as_tensor_variable(np.float64(variant.fixed[key]))
+        else:
+            parts[part] = _prior_rv(key, variant.priors.get(key, GROUP_PRIORS[part]))
+    z = pm.Normal(f"z_{name}", 0.0, 1.0, dims=schema.GROUP)
+    return pm.Deterministic(
+        f"{name}_group", pt.sigmoid(parts["mu"] + parts["sigma"] * z), dims=schema.GROUP
+    )
+
+
+def _regime_log_share(
+    variant: Variant, configs: Configurations, groups: Groups | None
+) -> TensorVariable:
+    """``log P(r)`` of the active regimes, ``(dyad or 1, R)``; the share sampled or fixed.
+
+    With ``groups`` and two regimes, ``rho`` varies by group hierarchically
+    (:func:`_grouped_share`) and ``rho``/``regime_share`` are recorded per dyad.
+    """
     n_listed = len(variant.regimes)
     active = [list(variant.regimes).index(r) for r in configs.regimes]
     fixed = variant.fixed_shares()
+    dims: tuple[str, ...] = (schema.REGIME,)
     if fixed is not None:
-        share = pt.as_tensor_variable(np.asarray(fixed)[active])
+        share = pt.as_tensor_variable(np.asarray(fixed)[active])[None, :]
     elif n_listed == 2:
-        rho = _shared(schema.RHO, variant)
-        share = pt.stack([1.0 - rho, rho])
+        if groups is None:
+            rho = _shared(schema.RHO, variant)
+        else:
+            rho_group = _grouped_share(schema.RHO, variant, groups)
+            rho = pm.Deterministic(schema.RHO, rho_group[groups.codes], dims=schema.DYAD)
+            dims = (schema.DYAD, schema.REGIME)
+        rho = pt.atleast_1d(rho)
+        share = pt.stack([1.0 - rho, rho], axis=1)
     else:
-        share = _prior_rv(schema.REGIME_SHARE, variant.priors[schema.REGIME_SHARE])
+        share = _prior_rv(schema.REGIME_SHARE, variant.priors[schema.REGIME_SHARE])[None, :]
     if fixed is None or n_listed == 2:
-        pm.Deterministic(schema.REGIME_SHARE, share, dims=schema.REGIME)
+        recorded = share if len(dims) == 2 else share[0]
+        pm.Deterministic(schema.REGIME_SHARE, recorded, dims=dims)
     return pt.log(share)
 
 
@@ -501,6 +563,7 @@ def build_model(
     belief_method: Method = "op",
     centred_cutpoints: bool = True,
     intent_spread: bool = True,
+    group_by: str | None = None,
 ) -> pm.Model:
     """The hierarchical model of DESIGN §3-4 for a panel, as a :class:`pymc.Model`.
 
@@ -526,6 +589,15 @@ def build_model(
         Sample ``delta`` through the spread of the intent effect
         ``delta * sqrt(pi (1 - pi))`` (default; :func:`_intent_effect`) or
         directly; the log-density is the same.
+    group_by
+        A categorical dyad coordinate of the panel (e.g. ``"region"`` or
+        ``"rivalry_type"`` of the rivalry panel;
+        :func:`secdilemma.panel.grouping_attributes`): the share of malign
+        states ``pi`` and, for a two-regime variant with a free ``rho``, the
+        share of misplaced observers vary by group, hierarchically
+        (``logit share[g] = mu + sigma z[g]``, :data:`GROUP_PRIORS`). Then
+        ``pi`` and ``rho`` are recorded per dyad (its group's share) and
+        ``pi_group``, ``rho_group`` over ``group``.
 
     Returns
     -------
@@ -552,6 +624,11 @@ def build_model(
     configs = Configurations.of(variant)
     n_dyads, n_config = len(data.dyad), (configs.n if configs else 1)
     coords = data.coords()
+    groups = None
+    if group_by is not None:
+        codes, labels = grouping(panel, group_by)
+        groups = Groups(attribute=group_by, labels=labels, codes=codes)
+        coords[schema.GROUP] = list(labels)
     if configs is not None:
         coords[schema.REGIME] = list(configs.regimes)
         coords[schema.CONFIGURATION] = configs.labels()
@@ -569,8 +646,16 @@ def build_model(
         # Shared action parameters and the share of malign states.
         beta = _shared("beta", variant)
         gamma = _shared("gamma", variant)
-        pi = _shared(schema.PI, variant)
-        delta = _intent_effect(variant, pi) if intent_spread else _shared("delta", variant)
+        if groups is not None and schema.PI not in variant.fixed:
+            pi_group = _grouped_share(schema.PI, variant, groups)
+            pi = pm.Deterministic(schema.PI, pi_group[groups.codes], dims=schema.DYAD)
+            pi_reference = pt.sigmoid(model["mu_pi"])  # the median group's share
+            pi_cell = pi[:, None, None]  # broadcast against (dyad, K, side)
+        else:
+            pi = pi_reference = pi_cell = _shared(schema.PI, variant)
+        delta = (
+            _intent_effect(variant, pi_reference) if intent_spread else _shared("delta", variant)
+        )
         centre = centred_cutpoints and "cutpoints" not in variant.fixed
         if not centre:  # DESIGN's c itself: sampled, or fixed and recorded
             cutpoints = _shared("cutpoints", variant, dims=schema.CUTPOINT)
@@ -599,8 +684,8 @@ def build_model(
             tiled = dict(belief_params)
         else:
             per_regime = _regime_parameters(variant, configs)
-            log_share = _regime_log_share(variant, configs)
-            log_prior = log_share[configs.regime_of].sum(axis=1)  # (K,)
+            log_share = _regime_log_share(variant, configs, groups)  # (dyad or 1, R)
+            log_prior = log_share[:, configs.regime_of].sum(axis=2)  # (dyad or 1, K)
             tiled = {  # config k of dyad d is row d * K + k
                 k: pt.tile(v[configs.regime_of], (n_dyads, 1)) for k, v in per_regime.items()
             }
@@ -641,8 +726,8 @@ def build_model(
         # Intent marginalised per side and configuration, (dyad, K, side).
         ll_benign = ll_benign.reshape((n_dyads, n_config, 2))
         ll_malign = ll_malign.reshape((n_dyads, n_config, 2))
-        marginal = marginal_logp(ll_benign, ll_malign, pi)
-        p_malign_k = pt.sigmoid(pt.log(pi) + ll_malign - pt.log1p(-pi) - ll_benign)
+        marginal = marginal_logp(ll_benign, ll_malign, pi_cell)
+        p_malign_k = pt.sigmoid(pt.log(pi_cell) + ll_malign - pt.log1p(-pi_cell) - ll_benign)
         belief_k = pt.sigmoid(log_odds).reshape((n_dyads, n_config, 2, data.n_years))
         if n_config == 1:
             loglik = marginal[:, 0]  # one term per observing state
@@ -650,7 +735,7 @@ def build_model(
             belief_dyad = belief_k[:, 0]
             loglik_dims: tuple[str, ...] = schema.STATE_DIMS
         if configs is not None:
-            joint = log_prior[None, :] + marginal.sum(axis=2)  # (dyad, K)
+            joint = log_prior + marginal.sum(axis=2)  # (dyad, K)
             loglik_dyad = pt.logsumexp(joint, axis=1)
             weight = pm.Deterministic(
                 schema.CONFIGURATION_WEIGHT,

@@ -140,6 +140,33 @@ def weakly_informed(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def contraction_summary(rows: list[dict[str, Any]], *, limit: int = 8) -> str:
+    """Two lines for the terminal: the shared parameters' contraction and what is weak.
+
+    Parameters
+    ----------
+    rows
+        Rows of :func:`contraction` (or :func:`fit_contraction`).
+    limit
+        How many weakly informed quantities to name before "and N more".
+    """
+    shared = [r for r in rows if r["quantity"] not in ("p_malign", "p_misplaced")]
+    parts = [
+        r["quantity"] + (f"[{r['element']}]" if r["element"] else "") + f" {r['contraction']:.2f}"
+        for r in shared
+    ]
+    weak = weakly_informed(rows)
+    named = ", ".join(weak[:limit]) + (
+        f" and {len(weak) - limit} more" if len(weak) > limit else ""
+    )
+    return "\n".join(
+        [
+            "posterior contraction (1 - posterior / prior variance): " + ", ".join(parts),
+            f"weakly informed by the data (contraction < {WEAK}): " + (named or "none"),
+        ]
+    )
+
+
 def contraction_json(rows: list[dict[str, Any]]) -> str:
     """JSON form stored in a fit's ``contraction`` attr (rounded, NaN as null)."""
     clean = [

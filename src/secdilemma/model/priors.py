@@ -167,7 +167,9 @@ def prior_variances(
     for name, values in draws.items():
         if name in skip or name in variant.fixed:
             continue
-        if name == schema.REGIME_SHARE and variant.fixed_shares() is not None:
-            continue
+        if name == schema.REGIME_SHARE and (
+            variant.fixed_shares() is not None or schema.RHO in draws
+        ):
+            continue  # fixed, or the same as rho (two regimes)
         out[name] = np.var(values, axis=0, ddof=1)
     return out

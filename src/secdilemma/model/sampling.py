@@ -92,6 +92,7 @@ from secdilemma.model.contraction import contraction, contraction_json
 from secdilemma.model.diagnostics import Thresholds, check_fit, warn_if_failed
 from secdilemma.model.io import library_versions, panel_sha256
 from secdilemma.model.variants import Variant, load_variant
+from secdilemma.panel import grouping
 
 Sampler = Literal["nutpie", "pymc"]
 Init = Literal["jitter", "pilot"]
@@ -437,8 +438,14 @@ def _sample_pymc(
     return trace, 0.0, time.perf_counter() - start, None
 
 
-def _assemble(trace: xr.DataTree, model: pm.Model, panel: xr.Dataset) -> xr.DataTree:
-    """Keep posterior and sample_stats, add log_likelihood, observed and constant data."""
+def _assemble(
+    trace: xr.DataTree, model: pm.Model, panel: xr.Dataset, group_by: str | None = None
+) -> xr.DataTree:
+    """Keep posterior and sample_stats, add log_likelihood, observed and constant data.
+
+    With ``group_by``, ``constant_data`` also holds ``group[dyad]``, each dyad's
+    group label (the model's ``group`` coordinate).
+    """
     data = model_data(panel)
     posterior = trace["posterior"].to_dataset()
     loglik = posterior[LOGLIK_DETERMINISTIC].rename("move")
@@ -458,6 +465,13 @@ def _assemble(trace: xr.DataTree, model: pm.Model, panel: xr.Dataset) -> xr.Data
         "observed_data": observed,
         "constant_data": data.constant_data(),
     }
+    if group_by is not None:
+        codes, labels = grouping(panel, group_by)
+        groups["constant_data"][schema.GROUP] = (
+            (schema.DYAD,),
+            np.asarray(labels)[codes],
+            {"long_name": f"group of the dyad (panel coordinate {group_by!r})"},
+        )
     return xr.DataTree.from_dict({k: xr.DataTree(v) for k, v in groups.items()})
 
 
@@ -480,6 +494,7 @@ def fit(
     pilot: dict[str, int] | None = None,
     adaptation: Adaptation = "low_rank",
     keep_partial: bool = False,
+    group_by: str | None = None,
 ) -> xr.DataTree:
     """Fit a model variant to a panel and check the sampler's diagnostics.
 
@@ -538,6 +553,10 @@ def fit(
         If sampling is interrupted, return the draws every chain completed
         (flagged ``interrupted``, a diagnostic failure) instead of raising
         :class:`FitInterrupted` (module docstring).
+    group_by
+        A categorical dyad coordinate of the panel (e.g. ``"region"``): the
+        shares ``pi`` and ``rho`` vary by its groups, hierarchically
+        (:func:`~secdilemma.model.builder.build_model`).
 
     Returns
     -------
@@ -584,7 +603,7 @@ def fit(
     pilot_settings = {**PILOT_DEFAULTS, **(pilot or {})} if init == "pilot" else None
     variant = load_variant(variant)
     started = time.perf_counter()
-    model = build_model(panel, variant, belief_method=belief_method)
+    model = build_model(panel, variant, belief_method=belief_method, group_by=group_by)
     settings = {
         "draws": int(draws),
         "tune": int(tune),
@@ -597,6 +616,7 @@ def fit(
         "sampler_kwargs": dict(sampler_kwargs or {}),
         "init": init,
         "adaptation": adaptation,
+        "group_by": group_by,
     }
     kwargs = {k: settings[k] for k in ("draws", "tune", "chains", "cores", "seed")}
     kwargs |= {"target_accept": target_accept, "progress_bar": progress_bar}
@@ -639,7 +659,7 @@ def fit(
         )
         settings |= {"draws": min(done), "draws_requested": int(draws), "draws_per_chain": done}
 
-    result = _assemble(trace, model, panel)
+    result = _assemble(trace, model, panel, group_by)
     stats = result["sample_stats"]
     logp_name = "logp" if "logp" in stats else "lp"  # nutpie / PyMC
     main_record = None

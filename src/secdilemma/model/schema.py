@@ -48,6 +48,11 @@ Posterior, observer regimes (variants with a ``[regimes]`` table: ``mixture``)
     dyad is then the PSIS-LOO unit, and a comparison that includes such a fit
     sums the other fits' terms over ``side`` (DESIGN §5).
 
+Posterior, grouped shares (``fit(..., group_by="region")``)
+    ``pi_group[group]`` and, for two-regime variants, ``rho_group[group]``
+    (``logit share[g] = mu + sigma z[g]``); then ``pi`` is over ``dyad`` (each
+    dyad's group's share), and so are ``rho`` and ``regime_share[dyad, regime]``.
+
 ``constant_data``
     ``move_aligned[dyad, side, year]`` (NaN where missing),
     ``first_year[dyad]`` (calendar year of period 0), ``last_period[dyad]``.
@@ -80,6 +85,7 @@ YEAR: Final = "year"
 CUTPOINT: Final = "cutpoint"
 REGIME: Final = "regime"
 CONFIGURATION: Final = "configuration"
+GROUP: Final = "group"
 STATE_DIMS: Final = (DYAD, SIDE)
 PATH_DIMS: Final = (DYAD, SIDE, YEAR)
 

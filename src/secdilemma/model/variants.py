@@ -111,6 +111,15 @@ parameters of an observer regime."""
 REGIME_SHARES: dict[str, Support] = {"rho": "unit", "regime_share": "simplex"}
 """Shares of the regimes: ``rho`` with two regimes, ``regime_share`` with more."""
 
+GROUP_HYPERPARAMETERS: dict[str, Support] = {
+    "mu_pi": "real",
+    "sigma_pi": "positive",
+    "mu_rho": "real",
+    "sigma_rho": "positive",
+}
+"""Optional priors of shares that vary by a group of dyads (``fit(..., group_by=...)``):
+``logit share[g] = mu + sigma z[g]``; defaults in :data:`secdilemma.model.builder.GROUP_PRIORS`."""
+
 SHARED: tuple[str, ...] = ("beta", "gamma", "delta", "cutpoints", "pi", "sigma_alpha")
 """Parameters every variant specifies (the action model and the intent share)."""
 
@@ -530,7 +539,8 @@ def _validate(variant: Variant) -> None:
         ``regimes.R.X``).
     """
     name = variant.name
-    known = set(PARAMETERS) | set(PER_STATE) | (set(REGIME_SHARES) if variant.regimes else set())
+    known = set(PARAMETERS) | set(PER_STATE) | set(GROUP_HYPERPARAMETERS)
+    known |= set(REGIME_SHARES) if variant.regimes else set()
     for table, keys in (("priors", variant.priors), ("fixed", variant.fixed)):
         for key in keys:
             if key not in known:
@@ -554,7 +564,10 @@ def _validate(variant: Variant) -> None:
     if variant.regimes:
         required = set(SHARED)
         given = sorted(
-            (set(variant.priors) | set(variant.fixed)) - set(SHARED) - set(REGIME_SHARES)
+            (set(variant.priors) | set(variant.fixed))
+            - set(SHARED)
+            - set(REGIME_SHARES)
+            - set(GROUP_HYPERPARAMETERS)
         )
         if given:
             table = "priors" if given[0] in variant.priors else "fixed"
@@ -581,11 +594,12 @@ def _validate(variant: Variant) -> None:
         if param in REGIME_SHARES:
             continue  # checked with the regimes
         size = 3 if param == "cutpoints" else 1
-        _check_prior(f"variant {name!r}: priors.{param}", param, prior, PARAMETERS[param], size)
+        support = PARAMETERS.get(param) or GROUP_HYPERPARAMETERS[param]
+        _check_prior(f"variant {name!r}: priors.{param}", param, prior, support, size)
     for param, value in variant.fixed.items():
         if param in REGIME_SHARES:
             continue
-        support = PARAMETERS.get(param) or PER_STATE[param]
+        support = PARAMETERS.get(param) or PER_STATE.get(param) or GROUP_HYPERPARAMETERS[param]
         _check_fixed(f"variant {name!r}: fixed.{param}", param, value, support)
 
 
