@@ -107,6 +107,11 @@ def _assert_one_line_error(result, *fragments):
         (["--panel", "{d}/absent.nc", "--out", "{d}/x.nc"], ["absent.nc", "no such"]),
         (["--panel", "{d}/p.nc", "--dyads", "USA-RUS", "--out", "{d}/x.nc"], ["p.nc", "USA-RUS"]),
         (["--variant", "{d}/p.nc", "--out", "{d}/x.nc"], ["p.nc"]),
+        # issue 12: a grouping attribute the panel does not have
+        (
+            ["--panel", "rivalries", "--group-by", "continent", "--out", "{d}/x.nc"],
+            ["'continent'", "region"],
+        ),
     ],
 )
 def test_fit_refuses_before_sampling(files, no_sampling, args, fragments):
@@ -146,6 +151,14 @@ def test_fit_reads_a_built_panel(tmp_path, no_sampling, form):
     assert isinstance(result.exception, SamplingReached), result.output
     assert no_sampling["panel"]["dyad"].values.tolist() == ["FRN-GMY"]
     assert no_sampling["panel"].sizes["year"] == 37
+
+
+def test_fit_takes_the_rivalry_panel_by_name_with_groups(tmp_path, no_sampling):
+    args = ["fit", "--variant", "mixture", "--panel", "rivalries", "--group-by", "region"]
+    result = runner.invoke(app, [*args, "--no-beliefs", "--out", str(tmp_path / "r.nc")])
+    assert isinstance(result.exception, SamplingReached), result.output
+    assert no_sampling["panel"].sizes["dyad"] == 110
+    assert no_sampling["group_by"] == "region" and no_sampling["beliefs"] is False
 
 
 def test_a_broken_panel_csv_names_the_file(tmp_path, no_sampling):

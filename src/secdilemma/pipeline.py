@@ -72,6 +72,10 @@ def parse_dyads(text: str | Sequence[str] | None) -> list[str] | None:
     return names
 
 
+BUNDLED_PANELS = ("dyads", "rivalries")
+"""Names of the panels shipped with the package (:func:`secdilemma.load_dyads`)."""
+
+
 def load_panel(
     panel: str | Path | None = None, dyads: str | Sequence[str] | None = None
 ) -> xr.Dataset:
@@ -80,9 +84,11 @@ def load_panel(
     Parameters
     ----------
     panel
-        ``None`` for the bundled historical panel; a folder written by
-        ``secdilemma data build`` or its ``dyads.csv``; or a netCDF panel (from
-        ``secdilemma simulate`` or :func:`secdilemma.panel.save_panel`).
+        ``None`` for the bundled historical panel; the name of a bundled panel
+        (:data:`BUNDLED_PANELS`: ``"dyads"``, ``"rivalries"``) unless a file of
+        that name exists; a folder written by ``secdilemma data build`` or its
+        ``dyads.csv``; or a netCDF panel (from ``secdilemma simulate`` or
+        :func:`secdilemma.panel.save_panel`).
     dyads
         ``"all"``/``None``, or dyad ids (comma-separated or a sequence); the
         historical panels also accept the reversed id (``RUS-USA``).
@@ -105,6 +111,8 @@ def load_panel(
     names = parse_dyads(dyads)
     if panel is None:
         data = load_dyads(names)
+    elif str(panel) in BUNDLED_PANELS and not Path(panel).exists():
+        data = load_dyads(names, panel=str(panel))
     else:
         path = Path(panel)
         if path.is_dir():

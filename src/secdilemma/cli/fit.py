@@ -44,9 +44,9 @@ def fit_command(
     panel: Annotated[
         Path | None,
         typer.Option(
-            help="Panel to fit: a netCDF file (e.g. from `secdilemma simulate`), or a folder "
-            "written by `secdilemma data build` or its dyads.csv. Default: the bundled "
-            "historical panel."
+            help="Panel to fit: a bundled panel by name (dyads, rivalries), a netCDF file "
+            "(e.g. from `secdilemma simulate`), or a folder written by `secdilemma data build` "
+            "or its dyads.csv. Default: the bundled 12-dyad historical panel."
         ),
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Draws kept per chain.")] = 1000,
@@ -82,6 +82,20 @@ def fit_command(
             "`interrupted` (default: save nothing)."
         ),
     ] = False,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            help="A dyad attribute of the panel (e.g. region or rivalry_type of the rivalry "
+            "panel): the shares pi and rho vary by its groups, hierarchically."
+        ),
+    ] = None,
+    beliefs: Annotated[
+        bool,
+        typer.Option(
+            help="Record belief paths per draw (--no-beliefs for large panels: they are "
+            "recomputed from the parameters when needed)."
+        ),
+    ] = True,
 ) -> None:
     """Fit a model variant (DESIGN §4), check its diagnostics and save the posterior.
 
@@ -113,6 +127,10 @@ def fit_command(
         )
     spec = load_variant(variant)
     data = load_panel(panel, dyads)
+    if group_by is not None:
+        from secdilemma.panel import grouping
+
+        grouping(data, group_by)  # an unknown attribute fails here, naming the available ones
     inputs = [p for p in (panel, Path(variant)) if p is not None and p.is_file()]
     fit_outputs(out, inputs=inputs, overwrite=overwrite)
     typer.echo(
@@ -138,6 +156,8 @@ def fit_command(
                 init=init,
                 adaptation=adaptation,
                 keep_partial=keep_partial,
+                group_by=group_by,
+                beliefs=beliefs,
             )
     except KeyboardInterrupt as err:
         if not str(err):

@@ -564,6 +564,7 @@ def build_model(
     centred_cutpoints: bool = True,
     intent_spread: bool = True,
     group_by: str | None = None,
+    record_beliefs: bool = True,
 ) -> pm.Model:
     """The hierarchical model of DESIGN §3-4 for a panel, as a :class:`pymc.Model`.
 
@@ -598,6 +599,12 @@ def build_model(
         (``logit share[g] = mu + sigma z[g]``, :data:`GROUP_PRIORS`). Then
         ``pi`` and ``rho`` are recorded per dyad (its group's share) and
         ``pi_group``, ``rho_group`` over ``group``.
+    record_beliefs
+        Record the belief paths ``belief[dyad, side, year]`` per draw (the
+        largest part of a fit: 4000 draws of the 110-dyad rivalry panel are
+        ~0.5 GB). Without them a fit still has ``misplaced_certainty``; the
+        paths are recomputed exactly from the parameters by
+        :mod:`secdilemma.analysis` when needed.
 
     Returns
     -------
@@ -772,7 +779,9 @@ def build_model(
         )
 
         # Per-draw summaries: P(tau = 1 | data), belief paths, misplaced certainty.
-        belief = pm.Deterministic(schema.BELIEF, belief_dyad, dims=schema.PATH_DIMS)
+        belief = belief_dyad
+        if record_beliefs:
+            belief = pm.Deterministic(schema.BELIEF, belief_dyad, dims=schema.PATH_DIMS)
         p_malign = pm.Deterministic(schema.P_MALIGN, p_malign_dyad, dims=schema.STATE_DIMS)
         final_belief = belief[pt.arange(n_dyads), :, last_period]  # (dyad, side)
         pm.Deterministic(

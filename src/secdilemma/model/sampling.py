@@ -495,6 +495,7 @@ def fit(
     adaptation: Adaptation = "low_rank",
     keep_partial: bool = False,
     group_by: str | None = None,
+    beliefs: bool = True,
 ) -> xr.DataTree:
     """Fit a model variant to a panel and check the sampler's diagnostics.
 
@@ -557,6 +558,10 @@ def fit(
         A categorical dyad coordinate of the panel (e.g. ``"region"``): the
         shares ``pi`` and ``rho`` vary by its groups, hierarchically
         (:func:`~secdilemma.model.builder.build_model`).
+    beliefs
+        Record the belief paths per draw (``posterior.belief``); pass
+        ``False`` for large panels (the paths are recomputed from the
+        parameters by :mod:`secdilemma.analysis` when needed).
 
     Returns
     -------
@@ -603,7 +608,9 @@ def fit(
     pilot_settings = {**PILOT_DEFAULTS, **(pilot or {})} if init == "pilot" else None
     variant = load_variant(variant)
     started = time.perf_counter()
-    model = build_model(panel, variant, belief_method=belief_method, group_by=group_by)
+    model = build_model(
+        panel, variant, belief_method=belief_method, group_by=group_by, record_beliefs=beliefs
+    )
     settings = {
         "draws": int(draws),
         "tune": int(tune),
@@ -617,6 +624,7 @@ def fit(
         "init": init,
         "adaptation": adaptation,
         "group_by": group_by,
+        "beliefs": bool(beliefs),
     }
     kwargs = {k: settings[k] for k in ("draws", "tune", "chains", "cores", "seed")}
     kwargs |= {"target_accept": target_accept, "progress_bar": progress_bar}
