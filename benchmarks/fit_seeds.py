@@ -42,15 +42,16 @@ def one_fit(variant: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]
         result = fit(load_dyads(), variant, seed=seed, progress_bar=False, **settings)
     wall = time.perf_counter() - started
     posterior = result["posterior"].to_dataset()
-    shared = [
+    shared = [  # fixed values recorded as deterministics (a regime's w = 1) are constant
         name
         for name, da in posterior.data_vars.items()
-        if "dyad" not in da.dims and not name.startswith("z_")
+        if "dyad" not in da.dims and not name.startswith("z_") and float(da.std()) > 0
     ]
     bulk = azs.ess(posterior[shared], method="bulk")
     tail = azs.ess(posterior[shared], method="tail")
     rhat = azs.rhat(posterior[shared])
     bulk_min = {name: float(bulk[name].min()) for name in shared}
+    rhat_max = {name: float(rhat[name].max()) for name in shared if rhat[name].notnull().all()}
     sampler = json.loads(result.attrs["sampler"])
     mu_w = float(posterior["mu_w"].mean()) if "mu_w" in posterior else None
     return {
@@ -60,11 +61,19 @@ def one_fit(variant: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]
         "min_bulk_ess": round(min(bulk_min.values())),
         "lowest": min(bulk_min, key=bulk_min.get),
         "min_tail_ess": round(min(float(tail[name].min()) for name in shared)),
-        "max_rhat": round(max(float(rhat[name].max()) for name in shared), 4),
+        "max_rhat": round(max(rhat_max.values()), 4),
         "mode": None if mu_w is None else ("hardening" if mu_w < HARDENING_MU_W else "settling"),
         "mu_w_mean": mu_w,
         "pilot_separated": (sampler.get("pilot") or {}).get("separated"),
+        "pilot_multimodal": (sampler.get("pilot") or {}).get("multimodal"),
+        "main_separated": (sampler.get("chains_logp") or {}).get("separated"),
+        "chain_mean_logp": (sampler.get("chains_logp") or {}).get("chain_mean_logp"),
+        "max_rhat_of": max(rhat_max, key=rhat_max.get),
+        "delta_mean": round(float(posterior["delta"].mean()), 3),
+        "pi_mean": round(float(posterior["pi"].mean()), 3),
+        "rho_mean": round(float(posterior["rho"].mean()), 3) if "rho" in posterior else None,
         "diagnostics_ok": int(result.attrs["diagnostics_ok"]),
+        "failures": json.loads(result.attrs["diagnostics"])["failures"],
     }
 
 
