@@ -4,7 +4,8 @@ For a simulated panel (12 dyads x 60 years, mixed intents and belief regimes,
 fixed seed) and the bundled historical panel, and for ``belief_method="op"``
 and ``"scan"`` side by side in the same process, this times
 
-(a) one log-density-and-gradient evaluation of the ``free`` model (PyTensor's
+(a) one log-density-and-gradient evaluation of the model (``--variant``, default
+    ``free``; PyTensor's
     default numba mode, median over repeated calls),
 (b) compilation: of that log-density-and-gradient function, and nutpie's
     ``compile_pymc_model(model, backend="numba")`` (the start-up of a fit),
@@ -23,6 +24,8 @@ Usage::
     .venv/bin/python benchmarks/bench_fit.py                 # full settings
     .venv/bin/python benchmarks/bench_fit.py --quick         # smoke run
     .venv/bin/python benchmarks/bench_fit.py --methods op --panels historical
+    .venv/bin/python benchmarks/bench_fit.py --variant mixture --panels historical \
+        --fit-modes raw,pipeline --out benchmarks/results_mixture.json
 
 Timings on a shared machine are noisy; compile times depend on the on-disk
 cache (``~/.pytensor``): the first run after a code change is cold.
@@ -166,7 +169,7 @@ def pipeline_fit(panel: xr.Dataset, method: str, args: argparse.Namespace) -> di
         warnings.simplefilter("ignore")
         trace = package_fit(
             panel,
-            "free",
+            args.variant,
             draws=args.draws,
             tune=args.tune,
             chains=args.chains,
@@ -189,7 +192,7 @@ def bench_one(panel: xr.Dataset, method: str, args: argparse.Namespace) -> dict[
     from secdilemma.model.builder import build_model
 
     t0 = time.perf_counter()
-    model = build_model(panel, variant="free", belief_method=method)
+    model = build_model(panel, variant=args.variant, belief_method=method)
     result: dict[str, Any] = {"build_s": time.perf_counter() - t0}
     result |= time_logp_dlogp(model, args.n_calls)
     print(
@@ -247,6 +250,7 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 2 chains x (100 tune + 100 draws)"
     )
+    parser.add_argument("--variant", default="free", help="variant name or TOML path")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=1000)
@@ -284,7 +288,7 @@ def main() -> None:
             "chains": args.chains,
             "tune": args.tune,
             "draws": args.draws,
-            "variant": "free",
+            "variant": args.variant,
             "sampler": "nutpie (numba backend)",
         },
         "panels": {},

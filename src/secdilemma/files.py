@@ -20,7 +20,7 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,29 @@ def write_bytes(path: str | Path, content: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(content)
     return path
+
+
+def write_files(files: Mapping[str, bytes], folders: Iterable[str | Path]) -> list[Path]:
+    """Write rendered files (name -> bytes) into each folder, each atomically.
+
+    Parameters
+    ----------
+    files
+        File name -> content.
+    folders
+        Target folders (created if absent).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, folder by folder.
+    """
+    written = []
+    for folder in map(Path, folders):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            written.append(write_bytes(folder / name, content))
+    return written
 
 
 def write_text(path: str | Path, text: str) -> Path:

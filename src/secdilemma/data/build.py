@@ -44,7 +44,7 @@ from secdilemma.data.sipri import (
 )
 from secdilemma.data.states import SUCCESSIONS, Dyad, StateTable, parse_dyad
 from secdilemma.data.world import check_system, exclusions
-from secdilemma.files import OutputPathError, check_output_path, write_bytes
+from secdilemma.files import OutputPathError, check_output_path, write_files
 
 DEFAULT_DYADS: tuple[str, ...] = (
     "USA-RUS",
@@ -735,12 +735,4 @@ def write_panel(build: PanelBuild, out_dirs: list[Path] | tuple[Path, ...]) -> l
     list of pathlib.Path
         The files written.
     """
-    files = render(build)
-    written = []
-    for out in out_dirs:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, content in files.items():
-            write_bytes(out / name, content)
-            written.append(out / name)
-    return written
+    return write_files(render(build), out_dirs)

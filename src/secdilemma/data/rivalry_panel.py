@@ -60,7 +60,7 @@ from secdilemma.data.rivalries import (
 )
 from secdilemma.data.states import SUCCESSIONS, parse_dyad
 from secdilemma.data.world import exclusions
-from secdilemma.files import write_bytes
+from secdilemma.files import write_files
 
 _DERIVED = ("world_milex", "world_milper", "milex_share", "milper_share")
 RIVALRY_PANEL_COLUMNS = tuple(c for c in PANEL_COLUMNS if c not in _DERIVED)
@@ -462,12 +462,4 @@ def write_rivalry_panel(build: RivalryBuild, out_dirs: list[Path] | tuple[Path, 
     list of pathlib.Path
         The files written.
     """
-    files = render_rivalries(build)
-    written = []
-    for out in out_dirs:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, content in files.items():
-            write_bytes(out / name, content)
-            written.append(out / name)
-    return written
+    return write_files(render_rivalries(build), out_dirs)
