@@ -128,7 +128,7 @@ def test_report_reuses_a_matching_reference_and_writes_everything(
         "## Counterfactual histories: each side with sensible beliefs",
         "## Diagnostics",
     ]
-    assert "PSIS-LOO only (--quick: no K-fold refits), the dyad as the unit" in text
+    assert "PSIS-LOO only (no K-fold refits), the dyad as the unit" in text
     for table in ("comparison", "states", "dyads", "ppc_summary", "counterfactuals"):
         assert (out / "tables" / f"{table}.csv").is_file()
         assert (out / "tables" / f"{table}.md").read_text().startswith("| ")
@@ -217,7 +217,7 @@ def test_report_quick_end_to_end(tmp_path):
     assert "[fit 1/2] mixture: fitting" in result.output
     text = (out / "report.md").read_text()
     assert text.index("## Flagged fits") < text.index("## Which belief formation")
-    assert "PSIS-LOO only (--quick: no K-fold refits)" in text
+    assert "PSIS-LOO only (no K-fold refits)" in text
     assert "Quick report" in text
     flagged = [
         n for n in ("mixture", "sensible")

@@ -5,8 +5,11 @@
 - :func:`fit_outputs`: the files a fit will write, checked before any work;
 - :func:`fit_to_file`: fit a variant and save the fit with its manifest;
 - :func:`save_fit_with_manifest`: save a fit and its manifest together;
-- :func:`demo`: the main job (``make run``): the spiral simulated, the
-  historical dyads drawn and fitted.
+- :func:`report`: the main job (``make run``, ``secdilemma report``): the
+  variants fitted (or their reference fits reused), compared, checked against
+  history, history rerun with sensible beliefs; figures, tables, ``report.md``;
+- :func:`demo`: the spiral simulated, the historical dyads drawn and ``free``
+  fitted.
 
 Every file goes through :mod:`secdilemma.files` (temporary file, renamed when
 complete), and outputs are checked (:func:`secdilemma.files.check_output_path`)
@@ -279,7 +282,7 @@ def demo(
     historical: str | Sequence[str] | None = None,
     echo: Echo | None = None,
 ) -> list[Path]:
-    """The main job: the spiral simulated, the historical dyads drawn and fitted.
+    """The demo: the spiral simulated, the historical dyads drawn and fitted.
 
     Simulates two benign states under misplaced certainty and under
     security-dilemma sensibility (netCDF + spiral figure), draws the coded
@@ -453,7 +456,7 @@ def _compare(fits: dict[str, xr.DataTree], kfold: bool) -> Any:
         else:
             notes.append("Every Pareto k is at most 0.7: no K-fold refit is needed.")
     else:
-        method = "PSIS-LOO only (--quick: no K-fold refits)"
+        method = "PSIS-LOO only (no K-fold refits)"
         if len(bad):
             notes.append(
                 f"Pareto k > 0.7 for {len(bad)} (model, dyad) pairs ("
@@ -525,8 +528,10 @@ def report(
         present, else the first.
     quick
         PSIS-LOO only, :data:`DRAWS_PER_CHAIN` ``[True]`` draws per chain for the
-        checks, and, where a fit must be made, :data:`QUICK_FIT` settings
-        (matching reference fits are reused all the same).
+        checks, fewer figures (:func:`_report_figures`), and, where a fit must
+        be made, :data:`QUICK_FIT` settings (matching reference fits are
+        reused all the same; with ``update_references`` the fits keep the
+        reference settings).
     panel, dyads
         The panel (default the bundled historical one; a path as for
         :func:`load_panel`, or a Dataset) and the dyads to keep.
@@ -539,7 +544,8 @@ def report(
     refit
         Fit every variant, reusing nothing.
     update_references
-        Save the fits this run makes as the reference fits in ``models``.
+        Save the fits this run makes as the reference fits in ``models``
+        (``make reference-fits``: ``--quick --refit --update-references``).
     draws, tune, chains, seed
         Sampler settings (default :data:`secdilemma.reference.REFERENCE_SETTINGS`,
         or :data:`QUICK_FIT` under ``quick``).
@@ -603,7 +609,7 @@ def report(
         data = load_panel(panel, dyads)
     models = reference_folder() if models is None else Path(models)
     settings = dict(REFERENCE_SETTINGS)
-    if quick:
+    if quick and not update_references:  # reference fits are made with the reference settings
         settings |= QUICK_FIT
     for key, value in (("draws", draws), ("tune", tune), ("chains", chains), ("seed", seed)):
         if value is not None:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -334,3 +335,67 @@ def load_reference(
     if echo is not None:
         echo(f"{variant}: {found.describe()}")
     return found.fit
+
+
+def reference_fits(
+    variants: Sequence[str],
+    *,
+    panel: xr.Dataset | None = None,
+    fallback: dict[str, Any] | None = None,
+    fallback_dyads: Sequence[str] | None = None,
+    fallback_variants: Sequence[str] | None = None,
+    folder: str | Path | None = None,
+    echo: Any = print,
+) -> tuple[dict[str, xr.DataTree], xr.Dataset]:
+    """The reference fits of ``variants``, or, if any does not match, fits made now.
+
+    For notebooks: every fit describes the same panel, so that they can be
+    compared. If every variant's reference fit may be reused
+    (:func:`load_reference`), those are returned with the panel; otherwise
+    the variants are fitted (imports PyMC), with ``fallback`` settings on the
+    ``fallback_dyads`` (default :data:`REFERENCE_SETTINGS` on the whole panel).
+
+    Parameters
+    ----------
+    variants
+        Bundled variant names.
+    panel
+        The panel (default the bundled historical one).
+    fallback, fallback_dyads, fallback_variants
+        Settings, dyads and variants (default all) to fit with when a
+        reference fit does not match (e.g. small ones under ``SECDILEMMA_SMALL``).
+    folder
+        Where the reference fits are.
+    echo
+        Where to say what was loaded or fitted (``None``: silent).
+
+    Returns
+    -------
+    fits, panel
+        Variant -> fit, and the panel they were made from.
+    """
+    from secdilemma.data.load import load_dyads
+
+    panel = load_dyads() if panel is None else panel
+    fits = {v: load_reference(v, panel, folder=folder, echo=echo) for v in variants}
+    if all(fit is not None for fit in fits.values()):
+        return fits, panel  # type: ignore[return-value]
+    import warnings
+
+    from secdilemma.model.diagnostics import FitDiagnosticsWarning
+    from secdilemma.model.sampling import MultimodalPosteriorWarning, fit
+
+    settings = dict(REFERENCE_SETTINGS if fallback is None else fallback)
+    if fallback_dyads is not None:
+        panel = panel.sel(dyad=list(fallback_dyads))
+    chosen = list(variants if fallback_variants is None else fallback_variants)
+    made = {}
+    for v in chosen:
+        if echo is not None:
+            echo(f"{v}: fitting {panel.sizes['dyad']} dyads, {describe_settings(settings)}")
+        with warnings.catch_warnings():  # the fit records its diagnostics; shown below
+            warnings.simplefilter("ignore", FitDiagnosticsWarning)
+            warnings.simplefilter("ignore", MultimodalPosteriorWarning)
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            made[v] = fit(panel, v, progress_bar=False, **settings)
+    return made, panel

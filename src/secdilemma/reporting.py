@@ -473,8 +473,11 @@ def render_report(
                 f"{SE_MULTIPLE:g} standard errors. Stacking weight of `{best}`: {weight:.2f}."
             )
         for v in vs[1:]:
-            word = "favoured over" if v["decided"] else "no verdict against"
-            lines.append(f"`{best}` {word} `{v['other']}` ({v['difference']:.1f} ± {v['se']:.1f}).")
+            if v["decided"]:
+                text = f"`{best}` is favoured over `{v['other']}`"
+            else:
+                text = f"No verdict between `{best}` and `{v['other']}` either"
+            lines.append(f"{text} ({v['difference']:.1f} ± {v['se']:.1f}).")
     lines.append("")
     lines.append(markdown_table(_comparison_columns(comparison.table)))
 
