@@ -12,7 +12,7 @@ The load average before and after each case is recorded: the machine is shared.
 
     nice -n 10 .venv/bin/python benchmarks/bench_report.py                 # all cases
     nice -n 10 .venv/bin/python benchmarks/bench_report.py --cases quick   # one
-    ... --update                                                            # write report_timings.json
+    ... --update                                  # write report_timings.json
 
 ``make run`` on a fresh clone (install and a cold compile cache included) is measured
 by hand, as README "The report" says, and recorded with ``--fresh-clone SECONDS``.
