@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from secdilemma.analysis.draws import Draws, read_fit
+from secdilemma.analysis.draws import Draws, draw_index, read_fit
 from secdilemma.core import action
 from secdilemma.core.recursion import belief_recursion
 from secdilemma.model import schema
@@ -255,12 +255,21 @@ def beliefs(
     ValueError
         On a dyad that is not in the fit (naming it and the fit's dyads).
     """
+    posterior = fit[schema.POSTERIOR]
+    dims = (schema.CHAIN, schema.DRAW, *schema.PATH_DIMS)
+    if schema.BELIEF in posterior.data_vars and panel is None:
+        stored = posterior[schema.BELIEF]
+        have = [str(d) for d in stored[schema.DYAD].values]
+        names = have if dyads is None else [str(d) for d in dyads]
+        absent = [d for d in names if d not in have]
+        if absent:
+            raise ValueError(f"dyad: {absent[0]!r} is not in the fit; its dyads are {have}")
+        keep = draw_index(stored.sizes[schema.DRAW], max_draws, seed)  # as read_fit keeps them
+        return stored.sel({schema.DYAD: names}).isel({schema.DRAW: keep}).transpose(*dims)
     draws = read_fit(fit, max_draws=max_draws, seed=seed, panel=panel)
     names = [str(d) for d in draws.data.dyad] if dyads is None else [str(d) for d in dyads]
     index = [draws.data.dyad_index(d) for d in names]
-    posterior = fit[schema.POSTERIOR]
-    dims = (schema.CHAIN, schema.DRAW, *schema.PATH_DIMS)
-    if schema.BELIEF in posterior.data_vars:
+    if schema.BELIEF in posterior.data_vars:  # checked against the panel: the stored paths
         stored = posterior[schema.BELIEF].sel({schema.DYAD: names, schema.DRAW: draws.draw})
         return stored.transpose(*dims)
     draws = draws.select_dyads(index)
