@@ -1,6 +1,7 @@
 """Research figures drawn from a saved and reloaded fit: they contain what they claim."""
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 import xarray as xr
 from matplotlib.collections import PolyCollection
@@ -188,3 +189,4 @@ def test_belief_paths_of_a_compact_fit_are_the_stored_ones(small_fit, sim_panel,
     assert len(medians(a)) == 2
     for x, y in zip(medians(a), medians(b), strict=True):
         assert max(abs(x - y)) < 1e-10
+    plt.close("all")
