@@ -74,3 +74,51 @@ def test_counterfactual_with_own_parameters_is_the_fitted_path(small_fit):
     fitted = post["belief"].sel(dyad="sim0003", draw=reread["draw"].values)
     np.testing.assert_allclose(reread["belief_fitted"].values, fitted.values, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(cf["generative"]["escalation_change"].values, 0.0)
+
+
+def test_a_compact_fit_keeps_what_cannot_be_recomputed(small_fit, sim_panel, tmp_path):
+    # Issue #9 item 8: the belief paths are dropped and recomputed by the engine,
+    # per-state summaries stored as float32, everything compressed; the
+    # checksum still holds and the loaded fit reads as the full one.
+    import warnings
+
+    import arviz_stats as azs
+
+    from secdilemma.analysis import beliefs
+    from secdilemma.model.io import FitFileError
+
+    full = save_fit(small_fit, tmp_path / "full.nc")
+    compact = save_fit(small_fit, tmp_path / "compact.nc", compact=True)
+    assert "belief" in small_fit["posterior"]  # the caller's fit is untouched
+    assert compact.stat().st_size < 0.35 * full.stat().st_size
+    loaded = load_fit(compact, sim_panel)
+    post, original = loaded["posterior"], small_fit["posterior"]
+    assert "belief" not in post and "compact" in loaded.attrs
+    for name in ("alpha", "l0", "w", "s", "beta", "cutpoints"):  # what the engine reads
+        assert post[name].dtype == np.float64
+        np.testing.assert_array_equal(post[name].values, original[name].values)
+    for name in ("p_malign", "misplaced_certainty", "z_w"):
+        assert post[name].dtype == np.float32
+        np.testing.assert_allclose(post[name].values, original[name].values, rtol=1e-6, atol=1e-7)
+    recomputed = beliefs(loaded)
+    np.testing.assert_allclose(recomputed.values, original["belief"].values, rtol=0, atol=1e-10)
+    assert recomputed.dims == original["belief"].dims
+    some = beliefs(loaded, ["sim0002"], max_draws=20, seed=3)
+    stored = beliefs(small_fit, ["sim0002"], max_draws=20, seed=3)
+    np.testing.assert_allclose(some.values, stored.values, rtol=0, atol=1e-10)
+    xr.testing.assert_identical(
+        loaded["log_likelihood"].to_dataset(), small_fit["log_likelihood"].to_dataset()
+    )
+    # PSIS-LOO of the compact fit is the full fit's (for a given relative efficiency:
+    # arviz-stats' default averages the ESS of every posterior variable, belief paths
+    # included, so the report computes it from the log-likelihood itself).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pareto k of a small simulated fit
+        assert azs.loo(loaded, reff=0.8).elpd == azs.loo(small_fit, reff=0.8).elpd
+    # The record of what was dropped is covered by the checksum.
+    import h5py
+
+    with h5py.File(compact, "r+") as handle:
+        handle.attrs["compact"] = '{"dropped": []}'
+    with pytest.raises(FitFileError, match="checksum"):
+        load_fit(compact)

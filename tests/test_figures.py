@@ -1,6 +1,7 @@
 """Research figures drawn from a saved and reloaded fit: they contain what they claim."""
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 import xarray as xr
 from matplotlib.collections import PolyCollection
@@ -165,3 +166,27 @@ def test_regime_fits_show_p_misplaced_instead_of_parameters(rng):
     assert [ax.get_xlabel() for ax in fig.axes][1] == "P(misplaced-certainty regime)"
     assert len(fig.axes) == 2
     assert fig.axes[0].get_yticklabels()[0].get_text() == "A-B, side 0"
+
+
+def test_belief_paths_of_a_compact_fit_are_the_stored_ones(small_fit, sim_panel, tmp_path):
+    # A compact file does not store the paths: the figure recomputes them.
+    from matplotlib.lines import Line2D
+
+    path = save_fit(small_fit, tmp_path / "compact.nc", compact=True)
+    compact = load_fit(path, sim_panel)
+    assert "belief" not in compact["posterior"]
+
+    def medians(fig):
+        return [
+            line.get_ydata()
+            for ax in fig.axes
+            for line in ax.get_lines()
+            if isinstance(line, Line2D) and len(line.get_ydata()) > 2  # not the axhline
+        ]
+
+    a = plot_belief_paths(compact, ["sim0001"], max_draws=40, seed=2)
+    b = plot_belief_paths(small_fit, ["sim0001"], max_draws=40, seed=2)
+    assert len(medians(a)) == 2
+    for x, y in zip(medians(a), medians(b), strict=True):
+        assert max(abs(x - y)) < 1e-10
+    plt.close("all")

@@ -1,8 +1,9 @@
 """Write files so that a result is never lost or half-written.
 
 Every file the package writes (fits, manifests, panels, built CSVs, figures,
-reports) goes through :func:`atomic_path`, :func:`atomic_paths` or
-:func:`write_bytes`: the content is
+reports) goes through :func:`atomic_path`, :func:`atomic_paths`,
+:func:`write_bytes` or, for a folder of results written together (the report),
+:func:`staged_folder`: the content is
 written to a temporary file *in the target folder* (so the final rename stays
 on one file system and is atomic on POSIX), flushed to disk, and renamed over
 the target only once complete. On any exception, ``KeyboardInterrupt``
@@ -17,6 +18,7 @@ file as an input fails at once, naming the path.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -185,6 +187,57 @@ def _signals_held() -> Iterator[None]:
             signal.signal(signum, handler)
         for signum in dict.fromkeys(caught):
             signal.raise_signal(signum)  # handled now by the restored handler
+
+
+@contextmanager
+def staged_folder(folder: str | Path) -> Iterator[Path]:
+    """Yield a hidden staging folder inside ``folder``; move its files into ``folder`` at the end.
+
+    For a job that writes many files that belong together (the report, its
+    tables and figures): everything is written under the staging folder, and
+    only when the block completes are the files moved into place (each
+    ``os.replace`` atomic, ``SIGINT`` and ``SIGTERM`` held back until the
+    last). On an exception, Ctrl-C included, the staging folder is removed,
+    no file in ``folder`` changes, and a ``folder`` created for the job is
+    removed again.
+
+    Parameters
+    ----------
+    folder
+        The output folder; created (with its parents) if absent.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder; write into it with the same relative paths as
+        in ``folder``.
+    """
+    folder = Path(folder)
+    created = []
+    probe = folder
+    while not probe.exists():
+        created.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=TEMP_PREFIX))
+    done = False
+    try:
+        yield staging
+        files = sorted(p for p in staging.rglob("*") if p.is_file())
+        with _signals_held():
+            for source in files:
+                target = folder / source.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+        done = True
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            for path in created:  # deepest first; only if still empty
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
 
 
 def write_bytes(path: str | Path, content: bytes) -> Path:

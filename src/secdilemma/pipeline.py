@@ -5,8 +5,11 @@
 - :func:`fit_outputs`: the files a fit will write, checked before any work;
 - :func:`fit_to_file`: fit a variant and save the fit with its manifest;
 - :func:`save_fit_with_manifest`: save a fit and its manifest together;
-- :func:`demo`: the main job (``make run``): the spiral simulated, the
-  historical dyads drawn and fitted.
+- :func:`report`: the main job (``make run``, ``secdilemma report``): the
+  variants fitted (or their reference fits reused), compared, checked against
+  history, history rerun with sensible beliefs; figures, tables, ``report.md``;
+- :func:`demo`: the spiral simulated, the historical dyads drawn and ``free``
+  fitted.
 
 Every file goes through :mod:`secdilemma.files` (temporary file, renamed when
 complete), and outputs are checked (:func:`secdilemma.files.check_output_path`)
@@ -196,12 +199,16 @@ def fit_outputs(
     return out, manifest
 
 
-def save_fit_with_manifest(fit: xr.DataTree, out: str | Path) -> tuple[Path, Path]:
+def save_fit_with_manifest(
+    fit: xr.DataTree, out: str | Path, *, compact: bool = False
+) -> tuple[Path, Path]:
     """Save ``fit`` to ``out`` (``NAME.nc``) and its manifest to ``NAME.json``, together.
 
     Both are written under temporary names and renamed into place only when
     both are complete (:func:`secdilemma.files.atomic_paths`): an error or
-    interrupt leaves the previous pair as it was.
+    interrupt leaves the previous pair as it was. With ``compact`` the fit is
+    saved compact (:func:`secdilemma.model.io.compact_fit`); the manifest is
+    the same either way.
 
     Returns
     -------
@@ -214,7 +221,7 @@ def save_fit_with_manifest(fit: xr.DataTree, out: str | Path) -> tuple[Path, Pat
     out = Path(out)
     manifest = out.with_suffix(".json")
     with atomic_paths(out, manifest) as (tmp_fit, tmp_manifest):
-        write_fit(fit, tmp_fit, label=out)
+        write_fit(fit, tmp_fit, label=out, compact=compact)
         write_manifest(fit, tmp_manifest)
     return out, manifest
 
@@ -283,7 +290,7 @@ def demo(
     historical: str | Sequence[str] | None = None,
     echo: Echo | None = None,
 ) -> list[Path]:
-    """The main job: the spiral simulated, the historical dyads drawn and fitted.
+    """The demo: the spiral simulated, the historical dyads drawn and fitted.
 
     Simulates two benign states under misplaced certainty and under
     security-dilemma sensibility (netCDF + spiral figure), draws the coded
@@ -352,4 +359,542 @@ def demo(
         figures["belief_paths"] = plot_belief_paths(posterior, states=history["state"])
     for name, figure in figures.items():
         wrote(save_figure(figure, out / "figures" / name))
+    return written
+
+
+REPORT_VARIANTS = ("mixture", "sensible", "misplaced_certainty", "free")
+"""Variants the report fits, the headline model first (DESIGN §4)."""
+
+HEADLINE = "mixture"
+"""The headline model, when it is among the report's variants."""
+
+QUICK_FIT = {"draws": 300, "tune": 300}
+"""Sampler settings ``--quick`` fits with when no reference fit can be reused (the
+reference fits, made with the full settings, are reused under ``--quick`` too)."""
+
+DRAWS_PER_CHAIN = {False: 250, True: 100}
+"""Posterior draws per chain behind the predictive checks, the counterfactuals and the
+belief-path bands: full report, ``--quick``."""
+
+
+def _compare(fits: dict[str, xr.DataTree], kfold: bool) -> Any:
+    """Compare fits by PSIS-LOO with the dyad as the unit; stacking weights.
+
+    The seam where :mod:`secdilemma.compare` (K-fold refits where Pareto k > 0.7)
+    plugs in. Here: each fit's ``log_likelihood`` is summed over ``side``
+    where it is per state (``mixture`` has it per dyad already; DESIGN §5),
+    :func:`arviz_stats.loo` is computed with the relative efficiency of the
+    pointwise likelihood itself (the mean over dyads of the ESS of
+    ``exp(log-lik)``, as R's ``loo::relative_eff``; arviz-stats' default
+    averages the ESS of every posterior variable, which depends on what a
+    file stores), and :func:`arviz_stats.compare` ranks them with stacking
+    weights.
+
+    Parameters
+    ----------
+    fits
+        Variant -> fit (at least one).
+    kfold
+        Whether exact K-fold refits are wanted where PSIS-LOO is unreliable.
+        They are not implemented here: the result says which dyads needed
+        them.
+
+    Returns
+    -------
+    secdilemma.reporting.Comparison
+    """
+    import warnings
+
+    import arviz_stats as azs
+    import numpy as np
+    import pandas as pd
+
+    from secdilemma.model import schema
+    from secdilemma.reporting import Comparison
+
+    elpd = {}
+    rows = []
+    for name, fit in fits.items():
+        ll = fit[schema.LOG_LIKELIHOOD][schema.LOGLIK]
+        if schema.SIDE in ll.dims:
+            ll = ll.sum(schema.SIDE)
+        ll = ll.transpose(schema.CHAIN, schema.DRAW, schema.DYAD)
+        n = ll.sizes[schema.CHAIN] * ll.sizes[schema.DRAW]
+        likelihood = np.exp(ll - ll.max((schema.CHAIN, schema.DRAW)))
+        if ll.sizes[schema.CHAIN] > 1:
+            ess = azs.ess(likelihood.to_dataset(name=schema.LOGLIK), method="mean")
+            reff = float(np.clip(ess[schema.LOGLIK].mean(), 1, n)) / n
+        else:
+            reff = 1.0
+        tree = xr.DataTree.from_dict(
+            {schema.LOG_LIKELIHOOD: xr.Dataset({schema.LOGLIK: ll.astype(float)})}
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pareto k > 0.7: reported below
+            elpd[name] = azs.loo(tree, pointwise=True, reff=reff)
+        for dyad, value, k in zip(
+            ll[schema.DYAD].values, elpd[name].elpd_i.values, elpd[name].pareto_k.values,
+            strict=True,
+        ):  # fmt: skip
+            rows.append(
+                {"variant": name, "dyad": str(dyad), "elpd_loo": float(value), "pareto_k": float(k)}
+            )
+    if len(elpd) > 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            table = azs.compare(elpd, method="stacking", round_to="none")
+    else:
+        (name,) = elpd
+        one = elpd[name]
+        table = pd.DataFrame(
+            {"rank": [0], "elpd": [one.elpd], "se": [one.se], "p": [one.p], "elpd_diff": [0.0],
+             "dse": [0.0], "weight": [1.0]},
+            index=[name],
+        )  # fmt: skip
+    pointwise = pd.DataFrame(rows)
+    bad = pointwise[pointwise["pareto_k"] > 0.7]
+    notes = []
+    if kfold:
+        method = "PSIS-LOO"
+        if len(bad):
+            notes.append(
+                f"Pareto k > 0.7 for {len(bad)} (model, dyad) pairs ("
+                + ", ".join(f"{r.variant} {r.dyad}" for r in bad.itertuples())
+                + "): their PSIS-LOO terms are unreliable, and the exact leave-one-dyad-out "
+                "refits (K-fold) they need are not part of this build, so the comparison is "
+                "PSIS-LOO throughout."
+            )
+        else:
+            notes.append("Every Pareto k is at most 0.7: no K-fold refit is needed.")
+    else:
+        method = "PSIS-LOO only (no K-fold refits)"
+        if len(bad):
+            notes.append(
+                f"Pareto k > 0.7 for {len(bad)} (model, dyad) pairs ("
+                + ", ".join(f"{r.variant} {r.dyad}" for r in bad.itertuples())
+                + "): their PSIS-LOO terms are unreliable; the full report would refit them "
+                "(K-fold)."
+            )
+        else:
+            notes.append("Every Pareto k is at most 0.7.")
+    return Comparison(table=table, pointwise=pointwise, method=method, notes=notes)
+
+
+def _check_folder(out: Path) -> None:
+    """Refuse, before any work, an output folder that is a file or cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"--out {out}: is a file, not a folder")
+    check_output_path(out / "report.md", option="--out")
+
+
+def report(
+    out: str | Path = "build",
+    *,
+    variants: str | Sequence[str] | None = None,
+    quick: bool = False,
+    panel: xr.Dataset | str | Path | None = None,
+    dyads: str | Sequence[str] | None = None,
+    fits: Sequence[str | Path] = (),
+    models: str | Path | None = None,
+    refit: bool = False,
+    update_references: bool = False,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    seed: int | None = None,
+    draws_per_chain: int | None = None,
+    progress_bar: bool = False,
+    echo: Echo | None = None,
+) -> list[Path]:
+    """The main job: fit (or reuse) the variants, compare, check, rerun history, report.
+
+    1. **Fits.** For each variant, a fit given in ``fits`` is used; else the
+       reference fit ``MODELS/VARIANT_historical.nc`` is reused if its
+       provenance matches what this run would fit
+       (:func:`secdilemma.reference.find_reusable`; the rule is in
+       :mod:`secdilemma.reference`); else the variant is fitted and saved,
+       compact, with its manifest, to ``OUT/fits/VARIANT.nc`` (and, with
+       ``update_references``, to the reference file). A flagged fit
+       (``diagnostics_ok = 0``) is used, and named at the top of the report.
+    2. **Comparison**: :func:`_compare` (PSIS-LOO by dyad, stacking;
+       ``quick``: PSIS-LOO only, and the report says so).
+    3. **Posterior predictive checks**, both kinds, every fit; tidy table.
+    4. **Counterfactuals** of the headline model: each side of each dyad
+       with sensible beliefs.
+    5. **Figures** (PNG + PDF), **tables** (CSV + Markdown) and ``report.md``.
+
+    Everything is checked before the first fit (variants, panel, dyads, the
+    given fits, the output folder), and written into a staging folder that
+    is moved into ``out`` only when complete
+    (:func:`secdilemma.files.staged_folder`): a failure or interrupt leaves
+    ``out`` as it was (fits already saved as references stay).
+
+    Parameters
+    ----------
+    out
+        Output folder.
+    variants
+        Variants to fit (default :data:`REPORT_VARIANTS`), names or TOML paths,
+        comma-separated or a sequence; the headline model is ``mixture`` if
+        present, else the first.
+    quick
+        PSIS-LOO only, :data:`DRAWS_PER_CHAIN` ``[True]`` draws per chain for the
+        checks, fewer figures (:func:`_report_figures`), and, where a fit must
+        be made, :data:`QUICK_FIT` settings (matching reference fits are
+        reused all the same; with ``update_references`` the fits keep the
+        reference settings).
+    panel, dyads
+        The panel (default the bundled historical one; a path as for
+        :func:`load_panel`, or a Dataset) and the dyads to keep.
+    fits
+        Fit files to use instead of fitting their variants; each must be a
+        fit of this panel (else an error naming it).
+    models
+        Folder of the reference fits (default
+        :func:`secdilemma.reference.reference_folder`, the repository's ``models/``).
+    refit
+        Fit every variant, reusing nothing.
+    update_references
+        Save the fits this run makes as the reference fits in ``models``
+        (``make reference-fits``: ``--quick --refit --update-references``).
+    draws, tune, chains, seed
+        Sampler settings (default :data:`secdilemma.reference.REFERENCE_SETTINGS`,
+        or :data:`QUICK_FIT` under ``quick``).
+    draws_per_chain
+        Draws per chain behind checks, counterfactuals and bands (default
+        :data:`DRAWS_PER_CHAIN`).
+    progress_bar
+        Show the sampler's progress bars.
+    echo
+        Progress reporter (``typer.echo`` in the CLI).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in order (``out/report.md`` last).
+
+    Raises
+    ------
+    ValueError
+        On an unknown variant or dyad, a given fit from another panel or that
+        cannot be read, an output folder that cannot be written (each naming
+        it), before anything is fitted or written.
+    """
+    import time
+    import warnings
+
+    from secdilemma.model.io import fit_info, load_fit
+    from secdilemma.model.variants import load_variant
+    from secdilemma.reference import (
+        REFERENCE_SETTINGS,
+        describe_settings,
+        find_reusable,
+        reference_folder,
+        reference_path,
+    )
+    from secdilemma.reporting import FitRecord
+
+    started = time.perf_counter()
+    out = Path(out)
+    _check_folder(out)
+    names = (
+        list(REPORT_VARIANTS)
+        if variants is None
+        else [v for v in (variants.split(",") if isinstance(variants, str) else variants) if v]
+    )
+    specs = {}
+    for name in names:
+        spec = load_variant(name.strip())
+        if spec.name in specs:
+            raise ValueError(f"--variants: {spec.name} given more than once")
+        specs[spec.name] = spec
+    if isinstance(panel, xr.Dataset):
+        data = panel
+        chosen = parse_dyads(dyads)
+        if chosen is not None:
+            absent = [d for d in chosen if d not in set(map(str, data["dyad"].values))]
+            if absent:
+                raise ValueError(f"dyads: no dyad(s) {', '.join(absent)} in the panel")
+            data = data.sel(dyad=chosen)
+    else:
+        data = load_panel(panel, dyads)
+    models = reference_folder() if models is None else Path(models)
+    settings = dict(REFERENCE_SETTINGS)
+    if quick and not update_references:  # reference fits are made with the reference settings
+        settings |= QUICK_FIT
+    for key, value in (("draws", draws), ("tune", tune), ("chains", chains), ("seed", seed)):
+        if value is not None:
+            settings[key] = value
+    for key in ("draws", "tune", "chains"):
+        if int(settings[key]) != settings[key] or settings[key] < (0 if key == "tune" else 1):
+            raise ValueError(f"--{key}: must be a positive integer, got {settings[key]!r}")
+    check_seed(settings["seed"])
+    explicit = any(v is not None for v in (draws, tune, chains, seed))
+    acceptable = [settings] + ([dict(REFERENCE_SETTINGS)] if quick and not explicit else [])
+    per_chain = DRAWS_PER_CHAIN[quick] if draws_per_chain is None else int(draws_per_chain)
+    if per_chain < 1:
+        raise ValueError(f"--draws-per-chain: must be positive, got {per_chain}")
+    given: dict[str, tuple[Path, xr.DataTree]] = {}
+    for path in map(Path, fits):
+        try:
+            fit = load_fit(path, data, strict=True)
+        except ValueError as err:
+            raise ValueError(f"--fit {err}") from None
+        name = fit_info(fit)["variant"]["name"]
+        if name in given:
+            raise ValueError(f"--fit {path}: a second fit of variant {name!r}")
+        given[name] = (path, fit)
+        specs.setdefault(name, load_variant(fit_info(fit)["variant"]))
+    if update_references:
+        for name in specs:
+            check_output_path(reference_path(name, models), option="--update-references")
+    headline = HEADLINE if HEADLINE in specs else next(iter(specs))
+    _say(
+        echo,
+        f"report on {data.sizes['dyad']} dyads: {', '.join(specs)} (headline {headline})"
+        + ("; quick" if quick else ""),
+    )
+
+    from secdilemma.files import staged_folder
+
+    written: list[Path] = []
+    with staged_folder(out) as stage, warnings.catch_warnings():
+        # R-hat and ESS of a parameter a variant fixes (constant draws) are 0/0: the
+        # diagnostics record them as NaN; NumPy's warning about it is noise here.
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+        # 1. Fits.
+        records: list[FitRecord] = []
+        for k, (name, spec) in enumerate(specs.items(), start=1):
+            step = f"[fit {k}/{len(specs)}] {name}"
+            if name in given:
+                path, fit = given[name]
+                records.append(
+                    FitRecord(name, fit, "given", path, f"given as {path}", _settings(fit))
+                )
+                _say(echo, f"{step}: using the given fit {path}")
+                continue
+            reuse = None
+            if not refit:
+                reuse = find_reusable(
+                    reference_path(name, models), panel=data, variant=spec, settings=acceptable
+                )
+                _say(echo, f"{step}: {reuse.describe()}")
+                if reuse.reused:
+                    assert reuse.fit is not None
+                    records.append(
+                        FitRecord(name, reuse.fit, "reused", reuse.path, reuse.describe(),
+                                  _settings(reuse.fit))
+                    )  # fmt: skip
+                    continue
+            _say(echo, f"{step}: fitting, {describe_settings(settings)} ...")
+            t0 = time.perf_counter()
+            fit = _fit_quietly(data, spec, settings, progress_bar)
+            status = "passed" if fit.attrs.get("diagnostics_ok") else "FAILED (flagged)"
+            _say(echo, f"{step}: fitted in {time.perf_counter() - t0:.0f} s; diagnostics {status}")
+            target = out / "fits" / f"{name}.nc"
+            save_fit_with_manifest(fit, stage / "fits" / f"{name}.nc", compact=True)
+            written += [target, target.with_suffix(".json")]
+            if update_references:
+                ref = reference_path(name, models)
+                save_fit_with_manifest(fit, ref, compact=True)
+                _say(echo, f"{step}: saved as the reference fit {ref}")
+            why = "refit requested" if reuse is None else "; ".join(reuse.reasons)
+            records.append(
+                FitRecord(
+                    name, fit, "fitted", target, f"fitted by this run ({why})", _settings(fit)
+                )
+            )
+        fitted = {r.variant: r.fit for r in records}
+
+        # 2. Comparison.
+        _say(echo, "[compare] PSIS-LOO by dyad" + (" (quick: no K-fold)" if quick else ""))
+        comparison = _compare(fitted, kfold=not quick)
+
+        # 3. Predictive checks.
+        import pandas as pd
+
+        from secdilemma.analysis.predictive import posterior_predictive, ppc_table
+
+        checked = {}
+        tables = []
+        for name, fit in fitted.items():
+            _say(
+                echo,
+                f"[checks] {name}: conditional and generative replicates, "
+                f"{per_chain} draws per chain",
+            )
+            checked[name] = posterior_predictive(
+                fit, max_draws=per_chain, seed=settings["seed"], panel=data
+            )
+            tables.append(ppc_table(checked[name], panel=data).assign(variant=name))
+        ppc = pd.concat(tables, ignore_index=True)
+        ppc = ppc[["variant", *[c for c in ppc.columns if c != "variant"]]]
+
+        # 4. Counterfactuals.
+        from secdilemma.analysis.counterfactual import counterfactual
+
+        head = fitted[headline]
+        trees = []
+        dyad_ids = [str(d) for d in data["dyad"].values]
+        _say(echo, f"[counterfactuals] {headline}: {2 * len(dyad_ids)} sides with sensible beliefs")
+        for dyad in dyad_ids:
+            for side in (0, 1):
+                trees.append(
+                    counterfactual(head, dyad, side=side, beliefs="sensible", max_draws=per_chain,
+                                   seed=settings["seed"], panel=data)
+                )  # fmt: skip
+
+        # 5. Tables, figures, report.
+        from secdilemma import reporting
+
+        tables_out = {
+            "comparison": reporting._comparison_columns(comparison.table),
+            "states": reporting.states_table(head, data),
+            "dyads": reporting.dyads_table(comparison, data),
+            "ppc_summary": reporting.ppc_summary(ppc),
+            "counterfactuals": reporting.counterfactual_table(trees),
+            "diagnostics": reporting.diagnostics_table(records),
+        }
+        for path in reporting.write_tables(tables_out, stage / "tables"):
+            written.append(out / path.relative_to(stage))
+        for name, table in (("ppc", ppc), ("contraction", reporting.contraction_table(records))):
+            for path in reporting.write_tables({name: table}, stage / "tables", markdown=False):
+                written.append(out / path.relative_to(stage))
+        written += _report_figures(
+            stage,
+            out,
+            data,
+            checked,
+            trees,
+            headline,
+            ppc,
+            per_chain,
+            settings["seed"],
+            quick,
+            echo,
+        )
+        relative = [str(p.relative_to(out)) for p in written] + ["report.md"]
+        text = reporting.render_report(
+            records=records,
+            headline=headline,
+            comparison=comparison,
+            states=tables_out["states"],
+            dyads=tables_out["dyads"],
+            ppc=tables_out["ppc_summary"],
+            counterfactuals=tables_out["counterfactuals"],
+            diagnostics=tables_out["diagnostics"],
+            panel=data,
+            quick=quick,
+            settings={"ppc_draws": per_chain, "counterfactual_draws": per_chain},
+            files=relative,
+        )
+        from secdilemma.files import write_text
+
+        write_text(stage / "report.md", text)
+        written.append(out / "report.md")
+    flagged = [r.variant for r in records if not r.ok]
+    if flagged:
+        _say(echo, "flagged fits (diagnostics failed): " + ", ".join(flagged))
+    _say(
+        echo,
+        f"wrote {len(written)} files to {out} in {time.perf_counter() - started:.0f} s; "
+        f"read {out / 'report.md'}",
+    )
+    return written
+
+
+def _settings(fit: xr.DataTree) -> dict[str, Any]:
+    """The draws, tune, chains and seed a fit recorded."""
+    from secdilemma.model.io import fit_info
+
+    sampler = fit_info(fit)["sampler"]
+    return {k: sampler.get(k) for k in ("draws", "tune", "chains", "seed")}
+
+
+def _fit_quietly(
+    panel: xr.Dataset, variant: Any, settings: dict[str, Any], progress_bar: bool
+) -> xr.DataTree:
+    """Fit, with the diagnostic and multimodality warnings recorded (the report names them)."""
+    import warnings
+
+    from secdilemma.model import sampling
+    from secdilemma.model.diagnostics import FitDiagnosticsWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitDiagnosticsWarning)
+        warnings.simplefilter("ignore", sampling.MultimodalPosteriorWarning)
+        return sampling.fit(panel, variant, **settings, progress_bar=progress_bar)
+
+
+def _report_figures(
+    stage: Path,
+    out: Path,
+    panel: xr.Dataset,
+    checked: dict[str, xr.DataTree],
+    trees: list[xr.DataTree],
+    headline: str,
+    ppc: Any,
+    per_chain: int,
+    seed: int,
+    quick: bool,
+    echo: Echo | None,
+) -> list[Path]:
+    """Every research figure of the report, PNG + PDF, under ``figures/``.
+
+    Under ``quick`` the per-statistic histograms and the rootograms are drawn
+    for the headline model only (the p-value heat maps summarise them for
+    the others), and the counterfactuals as one forest plot (the full report
+    adds each one's history).
+    """
+    import matplotlib.pyplot as plt
+
+    from secdilemma.core.simulate import simulate_dyads
+    from secdilemma.plotting import (
+        plot_belief_paths,
+        plot_counterfactual,
+        plot_counterfactual_summary,
+        plot_dyad_moves,
+        plot_misplaced_certainty,
+        plot_ppc_pvalues,
+        plot_ppc_rootograms,
+        plot_ppc_statistics,
+        plot_spiral,
+        save_figure,
+    )
+
+    written: list[Path] = []
+
+    def save(fig: Any, name: str) -> None:
+        for path in save_figure(fig, stage / "figures" / name):
+            written.append(out / path.relative_to(stage))
+        plt.close(fig)
+
+    _say(echo, "[figures] the spiral, the coded moves")
+    spiral = {
+        name: simulate_dyads(1000, 60, beliefs=name, seed=20261127)
+        for name in ("misplaced_certainty", "sensible")
+    }
+    save(plot_spiral(spiral), "spiral")
+    save(plot_dyad_moves(panel), "historical_moves")
+    states = panel["state"] if "state" in panel.coords else None
+    for name, fit in checked.items():
+        _say(echo, f"[figures] {name}: belief paths, misplaced certainty, predictive checks")
+        save(
+            plot_belief_paths(fit, states=states, max_draws=per_chain, seed=seed,
+                              title=f"Posterior belief paths, {name}"),
+            f"{name}/belief_paths",
+        )  # fmt: skip
+        save(plot_misplaced_certainty(fit, states=states), f"{name}/misplaced_certainty")
+        table = ppc[ppc["variant"] == name]
+        for kind in ("conditional", "generative"):
+            save(plot_ppc_pvalues(table, kind), f"{name}/ppc_pvalues_{kind}")
+            if name == headline or not quick:  # the slowest figures (~15 s each at load 8)
+                save(plot_ppc_statistics(fit, kind), f"{name}/ppc_statistics_{kind}")
+                save(plot_ppc_rootograms(fit, kind), f"{name}/ppc_rootograms_{kind}")
+    save(plot_counterfactual_summary(trees), "counterfactuals")
+    if not quick:
+        _say(echo, f"[figures] {len(trees)} counterfactual histories ({headline})")
+        for tree in trees:
+            name = f"counterfactual/{tree.attrs['dyad']}_{tree.attrs['state']}"
+            save(plot_counterfactual(tree), name)
     return written

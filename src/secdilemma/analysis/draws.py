@@ -331,6 +331,24 @@ def _regime_indices(posterior: xr.Dataset, regimes: list[str]) -> NDArray[np.int
     return index
 
 
+def draw_index(n_draws: int, max_draws: int | None, seed: int = 0) -> NDArray[np.intp]:
+    """Positions of the draws kept per chain: all, or ``max_draws`` chosen with ``seed``, sorted.
+
+    Raises
+    ------
+    ValueError
+        If ``max_draws`` is not a positive integer.
+    """
+    index = np.arange(n_draws)
+    if max_draws is not None:
+        if int(max_draws) != max_draws or max_draws < 1:
+            raise ValueError(f"max_draws: must be a positive integer, got {max_draws!r}")
+        if max_draws < n_draws:
+            rng = np.random.default_rng(seed)
+            index = np.sort(rng.choice(n_draws, size=int(max_draws), replace=False))
+    return index
+
+
 def read_fit(
     fit: xr.DataTree,
     *,
@@ -386,13 +404,7 @@ def read_fit(
 
     chains = np.asarray(posterior[schema.CHAIN].values)
     draws = np.asarray(posterior[schema.DRAW].values)
-    index = np.arange(len(draws))
-    if max_draws is not None:
-        if int(max_draws) != max_draws or max_draws < 1:
-            raise ValueError(f"max_draws: must be a positive integer, got {max_draws!r}")
-        if max_draws < len(draws):
-            rng = np.random.default_rng(seed)
-            index = np.sort(rng.choice(len(draws), size=int(max_draws), replace=False))
+    index = draw_index(len(draws), max_draws, seed)
 
     def get(name: str, dims: tuple[str, ...] = ()) -> NDArray[np.float64]:
         return _stack(posterior[name].transpose(schema.CHAIN, schema.DRAW, *dims), chains, index)

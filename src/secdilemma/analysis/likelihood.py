@@ -19,13 +19,14 @@ not coupled, the dyad otherwise), the quantity held-out comparisons need.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from secdilemma.analysis.draws import Draws, read_fit
+from secdilemma.analysis.draws import Draws, draw_index, read_fit
 from secdilemma.core import action
 from secdilemma.core.recursion import belief_recursion
 from secdilemma.model import schema
@@ -212,3 +213,79 @@ def log_likelihood(
     if unit == "state":
         coords[schema.SIDE] = np.array([0, 1])
     return xr.DataArray(values, dims=dims, coords=coords, name=schema.LOGLIK)
+
+
+def beliefs(
+    fit: xr.DataTree,
+    dyads: Sequence[str] | None = None,
+    *,
+    max_draws: int | None = None,
+    seed: int = 0,
+    panel: xr.Dataset | None = None,
+) -> xr.DataArray:
+    """The fit's belief paths, whether its file stores them or not.
+
+    A fit straight from the sampler records ``posterior.belief``; a compact
+    file (:func:`secdilemma.model.io.compact_fit`) does not, and the paths are
+    recomputed here from the posterior's parameters with the engine: the
+    belief recursion of every draw (and configuration of observer regimes,
+    averaged with its fitted weights), the same numbers the compiled model
+    recorded (to 1e-10, ``tests/test_analysis_fit.py``).
+
+    Parameters
+    ----------
+    fit
+        A fit (stored beliefs or not).
+    dyads
+        Dyad ids (default all, in the fit's order).
+    max_draws, seed
+        Draw subsampling, as :func:`secdilemma.analysis.draws.read_fit` (the
+        same draws whether the paths are stored or recomputed).
+    panel
+        Optional panel to check the fit against.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``belief`` over ``(chain, draw, dyad, side, year)``; ``year`` is the
+        period since each dyad's first observed year, as in the fit.
+
+    Raises
+    ------
+    ValueError
+        On a dyad that is not in the fit (naming it and the fit's dyads).
+    """
+    posterior = fit[schema.POSTERIOR]
+    dims = (schema.CHAIN, schema.DRAW, *schema.PATH_DIMS)
+    if schema.BELIEF in posterior.data_vars and panel is None:
+        stored = posterior[schema.BELIEF]
+        have = [str(d) for d in stored[schema.DYAD].values]
+        names = have if dyads is None else [str(d) for d in dyads]
+        absent = [d for d in names if d not in have]
+        if absent:
+            raise ValueError(f"dyad: {absent[0]!r} is not in the fit; its dyads are {have}")
+        keep = draw_index(stored.sizes[schema.DRAW], max_draws, seed)  # as read_fit keeps them
+        return stored.sel({schema.DYAD: names}).isel({schema.DRAW: keep}).transpose(*dims)
+    draws = read_fit(fit, max_draws=max_draws, seed=seed, panel=panel)
+    names = [str(d) for d in draws.data.dyad] if dyads is None else [str(d) for d in dyads]
+    index = [draws.data.dyad_index(d) for d in names]
+    if schema.BELIEF in posterior.data_vars:  # checked against the panel: the stored paths
+        stored = posterior[schema.BELIEF].sel({schema.DYAD: names, schema.DRAW: draws.draw})
+        return stored.transpose(*dims)
+    draws = draws.select_dyads(index)
+    values = np.concatenate(
+        [likelihood(part).fitted_belief for _, part in draws.chunks(chunk_size(draws))]
+    )
+    return xr.DataArray(
+        draws.unstack(values),
+        dims=dims,
+        coords={
+            schema.CHAIN: draws.chain,
+            schema.DRAW: draws.draw,
+            schema.DYAD: np.asarray(names),
+            schema.SIDE: np.array([0, 1]),
+            schema.YEAR: np.arange(draws.data.n_years),
+        },
+        name=schema.BELIEF,
+        attrs={"long_name": "belief that the other is malign", "units": "1"},
+    )

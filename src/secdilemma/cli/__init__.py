@@ -12,6 +12,7 @@ live in :mod:`secdilemma.pipeline`; errors are handled in one place,
 from secdilemma.cli import data as _data  # noqa: F401  (registers commands)
 from secdilemma.cli import demo as _demo  # noqa: F401  (registers commands)
 from secdilemma.cli import fit as _fit  # noqa: F401  (registers commands)
+from secdilemma.cli import report as _report  # noqa: F401  (registers commands)
 from secdilemma.cli import simulate as _simulate  # noqa: F401  (registers commands)
 from secdilemma.cli.app import app
 

@@ -1,4 +1,4 @@
-"""``secdilemma demo``: the main job (``make run``), a thin wrapper of the pipeline's ``demo``."""
+"""``secdilemma demo``: the spiral simulated, ``free`` fitted (thin wrapper of the pipeline)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def demo(
         str, typer.Option(help="Historical dyads to draw and fit: 'all' or ids, e.g. USA-RUS.")
     ] = "all",
 ) -> None:
-    """Run the main job: the spiral simulated, the historical dyads drawn and fitted.
+    """Run the demo: the spiral simulated, the historical dyads drawn and fitted.
 
     Simulates two benign states under misplaced certainty and under
     security-dilemma sensibility (netCDF + spiral figure), draws the coded

@@ -8,7 +8,7 @@ builder or the sampler.
 """
 
 from secdilemma.plotting.beliefs import plot_belief_paths
-from secdilemma.plotting.counterfactual import plot_counterfactual
+from secdilemma.plotting.counterfactual import plot_counterfactual, plot_counterfactual_summary
 from secdilemma.plotting.data_figure import plot_dyad_moves
 from secdilemma.plotting.predictive import (
     plot_ppc_pvalues,
@@ -23,6 +23,7 @@ __all__ = [
     "figure_style",
     "plot_belief_paths",
     "plot_counterfactual",
+    "plot_counterfactual_summary",
     "plot_dyad_moves",
     "plot_misplaced_certainty",
     "plot_ppc_pvalues",

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from secdilemma.analysis.likelihood import beliefs
 from secdilemma.model import schema
 from secdilemma.plotting.bands import draw_bands
 from secdilemma.plotting.style import MOVE_COLOURS, PAGE_WIDTH, SIDE_COLOURS, figure_style
@@ -39,14 +40,18 @@ def plot_belief_paths(
     states: xr.DataArray | None = None,
     bands: bool = True,
     title: str | None = None,
+    max_draws: int | None = None,
+    seed: int = 0,
 ) -> Figure:
     """Posterior belief paths of both sides of each dyad.
 
     Parameters
     ----------
     fit
-        A fit from :func:`secdilemma.fit` (needs ``posterior.belief``,
-        ``posterior.p_malign`` and the ``constant_data`` of the model).
+        A fit from :func:`secdilemma.fit` or :func:`secdilemma.load_fit` (needs
+        ``posterior.p_malign`` and the ``constant_data`` of the model; the
+        belief paths are read with :func:`secdilemma.analysis.likelihood.beliefs`,
+        so a compact fit, which does not store them, is drawn alike).
     dyads
         Dyads to draw (default: all).
     states
@@ -57,6 +62,11 @@ def plot_belief_paths(
         Draw the 50 % and 90 % bands (default) or the median only.
     title
         Figure title.
+    max_draws, seed
+        Draw the bands from at most this many draws per chain (chosen with
+        ``seed``; default all): recomputing the paths of a compact fit of
+        4 x 1000 draws with observer regimes takes ~10-20 s, of 4 x 250 a
+        quarter of that.
 
     Returns
     -------
@@ -72,7 +82,8 @@ def plot_belief_paths(
     if unknown:
         raise ValueError(f"dyads: not in the fit: {unknown}")
     labels = state_labels(names, states)
-    belief = posterior[schema.BELIEF].sel(dyad=names)
+    # Stored, or recomputed from the parameters of a compact fit.
+    belief = beliefs(fit, names, max_draws=max_draws, seed=seed)
     p_malign = posterior[schema.P_MALIGN].sel(dyad=names).mean(("chain", "draw"))
     move = constant[schema.MOVE_ALIGNED].sel(dyad=names)
     last = constant[schema.LAST_PERIOD].sel(dyad=names).values

@@ -9,17 +9,29 @@ dyad per year, fitted against swapped, with the change over the rerun years
 and its 90 % interval: the rate over the rerun years up to each year, so the
 last value is the rate whose change is reported. Medians with 50 % / 90 %
 bands throughout.
+
+:func:`plot_counterfactual_summary` puts many counterfactuals (each side of
+each dyad swapped) on one forest plot of their change in escalation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
+import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
 from secdilemma.analysis.counterfactual import escalation_by_year
-from secdilemma.plotting.bands import draw_bands
-from secdilemma.plotting.style import OKABE_ITO, PAGE_WIDTH, REGIME_COLOURS, figure_style
+from secdilemma.plotting.bands import draw_bands, quantiles
+from secdilemma.plotting.style import (
+    OKABE_ITO,
+    PAGE_WIDTH,
+    REGIME_COLOURS,
+    SIDE_COLOURS,
+    figure_style,
+)
 
 FITTED_COLOUR = OKABE_ITO["black"]
 
@@ -115,4 +127,53 @@ def plot_counterfactual(
         ax.legend(loc="upper right", frameon=False, fontsize=6)
         default = f"Counterfactual {attrs['dyad']}: {state} with {swap} beliefs"
         fig.suptitle(title or f"{default} (medians, 50 % and 90 % bands)")
+    return fig
+
+
+def plot_counterfactual_summary(
+    trees: Sequence[xr.DataTree], *, title: str | None = None
+) -> Figure:
+    """Forest plot: each counterfactual's change in escalation rate, one row per swapped state.
+
+    Parameters
+    ----------
+    trees
+        :func:`secdilemma.analysis.counterfactual.counterfactual` results (e.g.
+        each side of each dyad with sensible beliefs).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per counterfactual, labelled ``state (dyad)``: the median change
+        of the rerun dyad's escalation rate (swapped minus fitted beliefs, both
+        sides, rerun years) with its 50 % and 90 % intervals; a line at 0.
+    """
+    if not trees:
+        raise ValueError("trees: no counterfactual to draw")
+    changes = np.stack(
+        [t["generative"]["escalation_change"].values.ravel() for t in trees], axis=1
+    )  # (draws, rows); every tree has its own draws, the same number if made alike
+    q = quantiles(changes)
+    labels = [f"{t.attrs['state']} ({t.attrs['dyad']})" for t in trees]
+    swaps = sorted({str(t.attrs["beliefs"]) for t in trees})
+    colours = [SIDE_COLOURS[int(t.attrs["side"])] for t in trees]
+    y = np.arange(len(trees))[::-1]
+    with figure_style():
+        fig, ax = plt.subplots(
+            figsize=(PAGE_WIDTH * 0.6, 0.2 * len(trees) + 1.2), layout="constrained"
+        )
+        ax.hlines(y, q[0], q[4], colors=colours, linewidth=0.8)
+        ax.hlines(y, q[1], q[3], colors=colours, linewidth=2.4)
+        ax.scatter(q[2], y, c=colours, s=12, zorder=3, edgecolors="white", linewidths=0.4)
+        ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.5, linestyle=":")
+        ax.set_yticks(y, labels)
+        ax.set(xlabel="change in escalation rate (share of moves >= build-up)")
+        fig.suptitle(
+            title
+            or f"Counterfactual histories: one state with {', '.join(swaps)} beliefs\n"
+            "median, 50 % and 90 % intervals of the change against the fitted beliefs",
+            fontsize=9,
+        )
     return fig
