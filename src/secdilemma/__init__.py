@@ -10,7 +10,8 @@ The model functions (``fit``, ``build_model``, ``save_fit``, ``load_fit``,
 ``load_variant``) are imported on first use, so that simulating or loading data
 does not pay for importing PyMC. The analysis of fits
 (``posterior_predictive``, ``ppc_table``, ``counterfactual``) is imported on
-first use too; it never imports PyMC.
+first use too; it never imports PyMC. ``calibrate`` (simulation-based
+calibration on Dask, :mod:`secdilemma.calibration`) is imported on first use.
 """
 
 from importlib import import_module
@@ -33,6 +34,7 @@ _LAZY = {
     "posterior_predictive": "secdilemma.analysis.predictive",
     "ppc_table": "secdilemma.analysis.predictive",
     "counterfactual": "secdilemma.analysis.counterfactual",
+    "calibrate": "secdilemma.calibration.run",
 }
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "__version__",
     "belief_recursion",
     "build_model",
+    "calibrate",
     "counterfactual",
     "fit",
     "load_dyads",
