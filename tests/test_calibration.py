@@ -259,6 +259,9 @@ def cluster_run(tmp_path_factory):
         seen.append(meta)
         if done == 5:  # both workers are busy: kill one mid-task, as the OOM killer would
             address = sorted(pids)[0]
+            for nanny in cluster.workers.values():  # a lost node: it does not come back
+                if nanny.worker_address == address:
+                    nanny.close_gracefully(reason="test: the node is lost")
             os.kill(pids[address], signal.SIGKILL)
             killed.append(address)
 

@@ -1,8 +1,9 @@
 """CompiledModel: compile once, refit to another panel of the same shape by swapping data.
 
 The refit must be the fit: for the same panel, settings and seed the same
-draws, bit for bit, as :func:`secdilemma.fit`, whichever panel the model was
-compiled with (so the data containers carry every datum the log-density reads).
+draws, bit for bit, as :func:`secdilemma.fit` (the session's ``small_fit``),
+although the model was compiled with another panel: so the data containers
+carry every datum the log-density reads.
 """
 
 import json
@@ -12,44 +13,30 @@ import numpy as np
 import pytest
 
 from secdilemma import simulate_dyads
-
-SETTINGS = {
-    "draws": 30, "tune": 40, "chains": 2, "seed": 5, "progress_bar": False,
-    "pilot": {"chains": 2, "tune": 30, "draws": 20},
-}  # fmt: skip
+from tests.conftest import N_DYADS, N_YEARS, SETTINGS
 
 
-@pytest.fixture(scope="module")
-def panels():
-    a = simulate_dyads(2, 10, beliefs="sensible", intent=[[0, 1], [1, 0]], seed=1)
-    b = simulate_dyads(2, 10, beliefs="misplaced_certainty", intent=[[1, 1], [0, 0]], seed=2)
-    assert not np.array_equal(a["move"].values, b["move"].values)
-    return a, b
+def test_refit_gives_the_fit_of_the_new_panel_bit_for_bit(sim_panel, small_fit):
+    from secdilemma.model.sampling import CompiledModel
 
-
-def test_refit_gives_the_fit_of_the_new_panel_bit_for_bit(panels):
-    from secdilemma.model.sampling import CompiledModel, fit
-
-    a, b = panels
+    other = simulate_dyads(N_DYADS, N_YEARS, beliefs="misplaced_certainty", seed=99)
+    assert not np.array_equal(other["move"].values, sim_panel["move"].values)
+    compiled = CompiledModel(other, "free")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tiny fits fail their diagnostics
-        compiled = CompiledModel(a, "sensible")
-        first = compiled.fit(a, **SETTINGS)
-        refit = compiled.fit(b, **SETTINGS)
-        direct = fit(b, "sensible", **SETTINGS)
-    for name in ("beta", "cutpoints", "p_malign", "belief", "l0_sensible"):
+        warnings.simplefilter("ignore")
+        refit = compiled.fit(sim_panel, **SETTINGS, progress_bar=False)
+    for name in ("beta", "cutpoints", "mu_w", "w", "p_malign", "belief"):
         np.testing.assert_array_equal(refit["posterior"][name].values,
-                                      direct["posterior"][name].values)  # fmt: skip
-    assert not np.array_equal(first["posterior"]["beta"].values, refit["posterior"]["beta"].values)
+                                      small_fit["posterior"][name].values)  # fmt: skip
+    assert list(refit["posterior"]["dyad"].values) == list(sim_panel["dyad"].values)
     np.testing.assert_array_equal(
-        refit["observed_data"]["move"].values, direct["observed_data"]["move"].values
+        refit["observed_data"]["move"].values, small_fit["observed_data"]["move"].values
     )
-    assert refit.attrs["panel_sha256"] == direct.attrs["panel_sha256"]
-    assert refit.attrs["diagnostics"] == direct.attrs["diagnostics"]
+    assert refit.attrs["panel_sha256"] == small_fit.attrs["panel_sha256"]
+    assert refit.attrs["diagnostics"] == small_fit.attrs["diagnostics"]
     sampler = json.loads(refit.attrs["sampler"])
-    assert sampler["refit"] == 1 and sampler["compile_seconds"] == 0.0
-    assert json.loads(first.attrs["sampler"])["compile_seconds"] > 0
-    assert compiled.n_fits == 2
+    assert sampler["refit"] == 0 and sampler["compile_seconds"] > 0
+    assert compiled.n_fits == 1
 
 
 def test_refit_refuses_a_panel_of_another_shape():
@@ -59,4 +46,4 @@ def test_refit_refuses_a_panel_of_another_shape():
     compiled._shape = (2, 2, 10)
     other = simulate_dyads(3, 10, seed=3)
     with pytest.raises(ValueError, match=r"shape .* differs from the compiled model's"):
-        compiled.fit(other, **SETTINGS)
+        compiled.fit(other, draws=10, tune=10, chains=1)
