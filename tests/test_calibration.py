@@ -245,6 +245,7 @@ def test_run_folders_are_checked_before_any_work(tmp_path, monkeypatch):
 def cluster_run(tmp_path_factory):
     from distributed import Client
 
+    from secdilemma.calibration import worker
     from secdilemma.calibration.run import calibrate, local_cluster
 
     out = tmp_path_factory.mktemp("sbc")
@@ -253,34 +254,42 @@ def cluster_run(tmp_path_factory):
     seen = []
 
     pids = client.run(os.getpid)  # worker address -> process id (processes this test started)
-    killed = []
+    killed = {}
 
     def kill_a_worker_after_five(meta, done, total):
         seen.append(meta)
-        if done == 5:  # both workers are busy: kill one mid-task, as the OOM killer would
-            address = sorted(pids)[0]
+        if done == 5:  # kill the worker that just finished one, mid-way into its next task
+            workers = client.scheduler_info()["workers"]
+            address = next(a for a, w in workers.items() if str(w["name"]) == meta["worker"])
+            finished = [m["index"] for m in seen if m["worker"] == meta["worker"]]
+            killed.update(address=address, mtimes={
+                i: worker.result_path(out, i).stat().st_mtime_ns for i in finished})  # fmt: skip
             for nanny in cluster.workers.values():  # a lost node: it does not come back
                 if nanny.worker_address == address:
                     nanny.close_gracefully(reason="test: the node is lost")
-            os.kill(pids[address], signal.SIGKILL)
-            killed.append(address)
+            os.kill(pids[address], signal.SIGKILL)  # as the OOM killer would
 
     ranks = calibrate("sensible", **SMALL, out=out, client=client, compiledir=COMPILEDIR,
                       progress=kill_a_worker_after_five)  # fmt: skip
-    assert killed and killed[0] not in client.scheduler_info()["workers"]
-    yield {"out": out, "ranks": ranks, "seen": seen, "client": client}
+    assert killed["address"] not in client.scheduler_info()["workers"]
+    yield {"out": out, "ranks": ranks, "seen": seen, "client": client, "killed": killed}
     client.close()
     cluster.close()
 
 
 def test_sbc_on_two_workers_has_one_row_per_simulation_despite_a_killed_worker(cluster_run):
+    from secdilemma.calibration import worker
+
     ranks, out = cluster_run["ranks"], cluster_run["out"]
     assert ranks.sizes["simulation"] == SMALL["n_sims"]
     assert list(ranks["status"].values) == ["fitted"] * SMALL["n_sims"]  # none lost
     assert set(np.unique(ranks["diagnostics_ok"].values)) <= {0, 1}  # recorded either way
     assert np.all((ranks["rank"].values >= 0) & (ranks["rank"].values <= SMALL["rank_draws"]))
     assert sorted(m["index"] for m in cluster_run["seen"]) == list(range(SMALL["n_sims"]))
-    assert len(set(ranks["worker"].values)) >= 2
+    # What the killed worker had finished is there, untouched (not refitted).
+    mtimes = cluster_run["killed"]["mtimes"]
+    assert mtimes
+    assert all(worker.result_path(out, i).stat().st_mtime_ns == t for i, t in mtimes.items())
     seeds = [simulation_seed(SMALL["seed"], i) for i in range(SMALL["n_sims"])]
     assert list(ranks["seed"].values) == seeds
     settings = json.loads(ranks.attrs["settings"])

@@ -75,9 +75,9 @@ def plot_rank_histograms(
             lower = stats.binom.ppf((1 - band) / 2, len(r), expected / max(len(r), 1))
             upper = stats.binom.ppf(1 - (1 - band) / 2, len(r), expected / max(len(r), 1))
             edges = np.linspace(0, 1, bins + 1)
+            ax.bar(frac, counts, width=1 / bins, color=OKABE_ITO["blue"], alpha=0.8)
             ax.fill_between(edges, np.r_[lower, lower[-1]], np.r_[upper, upper[-1]],
-                            step="post", color="#DDDDDD", lw=0)  # fmt: skip
-            ax.bar(frac, counts, width=1 / bins, color=OKABE_ITO["blue"], alpha=0.85)
+                            step="post", color="#999999", alpha=0.35, lw=0, zorder=3)  # fmt: skip
             ax.step(np.linspace(0, 1, bins + 1), np.r_[expected, expected[-1]], where="post",
                     color=OKABE_ITO["black"], lw=0.8, ls="--")  # fmt: skip
             p = chi_square(r, rank_draws, bins)[1] if len(r) else np.nan
@@ -96,7 +96,7 @@ def plot_rank_histograms(
         fig.suptitle(
             title
             or f"SBC rank histograms, variant {ranks.attrs.get('variant', '?')!r}: "
-            f"{n} simulations, L = {rank_draws}; grey: {band:.0%} band of a uniform histogram, "
+            f"{n} simulations, L = {rank_draws}; grey: {band:.0%} band per bin of uniform ranks, "
             f"vermillion title: chi-square p < {LEVEL}",
             fontsize=8,
         )
