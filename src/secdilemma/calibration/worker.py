@@ -39,6 +39,7 @@ its name, so its cache is warm. nutpie runs the chains one after the other
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -57,7 +58,7 @@ from distributed import WorkerPlugin
 
 from secdilemma.calibration.ranks import quantities, rank_all, true_values
 from secdilemma.calibration.simulation import simulate, streams
-from secdilemma.files import atomic_path
+from secdilemma.files import atomic_path, write_text
 from secdilemma.model.variants import Variant
 
 THREAD_ENV = {
@@ -167,14 +168,35 @@ def warm_cache(variant: Variant, n_dyads: int, n_years: int) -> float:
     the worker's own compilation then loads the cached code, and every fit of
     a run, on whichever worker, fresh or restarted, runs the same code, so
     the same seed gives the same ranks. The child inherits the worker's
-    environment (its compile directory). Returns the seconds taken.
+    environment (its compile directory).
+
+    Once the child has compiled a model into a compile directory, a marker
+    file there (``secdilemma-warm/<hash of model, shape and library
+    versions>.json``, with the number of files in numba's cache) lets later
+    processes skip the child while the cache still holds at least that many
+    files. Returns the seconds taken (0 when skipped).
     """
+    import pytensor
+
+    from secdilemma.model.io import library_versions
+
     started = time.perf_counter()
     spec = json.dumps({"variant": json.loads(variant.to_json()), "shape": [n_dyads, n_years]})
+    key = hashlib.sha256((spec + json.dumps(library_versions(), sort_keys=True)).encode())
+    base = Path(pytensor.config.base_compiledir)
+    marker = base / "secdilemma-warm" / f"{key.hexdigest()[:20]}.json"
+
+    def n_cached() -> int:
+        numba = base / "numba"
+        return sum(1 for _ in numba.iterdir()) if numba.is_dir() else 0
+
+    if marker.is_file() and n_cached() >= json.loads(marker.read_text())["numba_files"]:
+        return 0.0
     subprocess.run(
         [sys.executable, "-m", "secdilemma.calibration.worker"],
         input=spec, text=True, check=True, capture_output=True, env=dict(os.environ),
     )  # fmt: skip
+    write_text(marker, json.dumps({"numba_files": n_cached(), "model": json.loads(spec)}))
     return time.perf_counter() - started
 
 
