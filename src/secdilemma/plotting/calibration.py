@@ -88,8 +88,11 @@ def plot_rank_histograms(
             ax.tick_params(labelsize=6)
         for ax in axes.flat[len(labels) :]:
             ax.set_axis_off()
-        for ax in axes[-1]:
-            ax.set_xlabel("rank / L", fontsize=7)
+        for col in range(n_cols):  # the lowest panel drawn in each column
+            rows = [r for r in range(n_rows) if r * n_cols + col < len(labels)]
+            if rows:
+                axes[rows[-1], col].set_xlabel("rank / L", fontsize=7)
+                axes[rows[-1], col].tick_params(labelbottom=True)
         for ax in axes[:, 0]:
             ax.set_ylabel("simulations", fontsize=7)
         n = max((len(v) for v in values.values()), default=0)
