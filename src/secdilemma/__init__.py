@@ -10,7 +10,7 @@ The public names are imported from their modules on first use (PEP 562):
 ``import secdilemma`` costs nothing, simulating or loading data does not pay
 for PyMC, and the command line starts at once. The analysis of fits
 (``posterior_predictive``, ``ppc_table``, ``counterfactual``) never imports
-PyMC.
+PyMC; ``calibrate`` (simulation-based calibration on Dask) imports it when run.
 """
 
 from importlib import import_module
@@ -37,6 +37,7 @@ _LAZY = {
     "posterior_predictive": "secdilemma.analysis.predictive",
     "ppc_table": "secdilemma.analysis.predictive",
     "counterfactual": "secdilemma.analysis.counterfactual",
+    "calibrate": "secdilemma.calibration.run",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -9,6 +9,7 @@ live in :mod:`secdilemma.pipeline`; errors are handled in one place,
 :class:`secdilemma.cli.app.Group`.
 """
 
+from secdilemma.cli import calibrate as _calibrate  # noqa: F401  (registers commands)
 from secdilemma.cli import data as _data  # noqa: F401  (registers commands)
 from secdilemma.cli import demo as _demo  # noqa: F401  (registers commands)
 from secdilemma.cli import fit as _fit  # noqa: F401  (registers commands)

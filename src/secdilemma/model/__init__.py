@@ -3,7 +3,8 @@
 - :mod:`~secdilemma.model.schema`: names of a fit's groups, dims and variables;
 - :mod:`~secdilemma.model.variants`: variants as data (bundled TOML files);
 - :mod:`~secdilemma.model.builder`: :func:`build_model`, panel + variant -> ``pymc.Model``;
-- :mod:`~secdilemma.model.sampling`: :func:`fit`, sampling with nutpie (PyMC fallback);
+- :mod:`~secdilemma.model.sampling`: :func:`fit`, sampling with nutpie (PyMC fallback),
+  and :class:`CompiledModel`, compiled once and refitted to panels of one shape;
 - :mod:`~secdilemma.model.diagnostics`: divergences, R-hat, ESS, E-BFMI checks;
 - :mod:`~secdilemma.model.io`: :func:`save_fit` / :func:`load_fit` with provenance;
 - :mod:`~secdilemma.model.belief_op`: the belief recursion as a PyTensor graph.
@@ -29,6 +30,7 @@ _WHERE = {
     "load_fit": "io",
     "panel_sha256": "io",
     "save_fit": "io",
+    "CompiledModel": "sampling",
     "FitInterrupted": "sampling",
     "MultimodalPosteriorWarning": "sampling",
     "fit": "sampling",

@@ -66,6 +66,12 @@ diagnostic failure; a run interrupted before its first draw (during the pilot
 or the warm-up) has nothing to keep and raises all the same. Progress
 (compiling, pilot, sampling) is logged at INFO level on the
 ``secdilemma.model.sampling`` logger.
+
+Compile once, refit many times. :func:`fit` builds, compiles and samples in one
+call; :class:`CompiledModel` keeps the compiled model and refits it to other
+panels of the same shape by swapping the :func:`pymc.Data` containers, with
+the same sampling, post-processing and provenance (:func:`_run_nutpie`,
+:func:`_finish`), for simulation-based calibration and other many-fit jobs.
 """
 
 from __future__ import annotations
@@ -360,8 +366,18 @@ def _multimodality(
     return failures
 
 
-def _sample_nutpie(
-    model: pm.Model,
+def _compile_nutpie(model: pm.Model) -> tuple[Any, float]:
+    """Compile a model with nutpie's numba backend; returns it and the seconds taken."""
+    import nutpie
+
+    start = time.perf_counter()
+    logger.info("compiling the model (numba)")
+    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    return compiled, time.perf_counter() - start
+
+
+def _run_nutpie(
+    compiled: Any,
     *,
     draws: int,
     tune: int,
@@ -373,17 +389,14 @@ def _sample_nutpie(
     pilot: dict[str, int] | None = None,
     adaptation: Adaptation = "low_rank",
     **sampler_kwargs: Any,
-) -> tuple[xr.DataTree, float, float, dict[str, Any] | None]:
-    """Compile with nutpie's numba backend and sample.
+) -> tuple[xr.DataTree, float, dict[str, Any] | None]:
+    """Sample a compiled model (pilot run first if ``pilot``).
 
-    Returns the trace, compile and sampling seconds and the pilot record.
+    Returns the trace, the sampling seconds and the pilot record.
     """
     import nutpie
 
     start = time.perf_counter()
-    logger.info("compiling the model (numba)")
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
-    compiled_at = time.perf_counter()
     common = {"cores": cores, "seed": seed, "target_accept": target_accept}
     common |= {"progress_bar": progress_bar, **sampler_kwargs}
     record = None
@@ -404,7 +417,19 @@ def _sample_nutpie(
         adaptation=adaptation,
         **common,
     )
-    return trace, compiled_at - start, time.perf_counter() - compiled_at, record
+    return trace, time.perf_counter() - start, record
+
+
+def _sample_nutpie(
+    model: pm.Model, **kwargs: Any
+) -> tuple[xr.DataTree, float, float, dict[str, Any] | None]:
+    """Compile with nutpie's numba backend and sample (:func:`_run_nutpie` arguments).
+
+    Returns the trace, compile and sampling seconds and the pilot record.
+    """
+    compiled, compile_s = _compile_nutpie(model)
+    trace, sample_s, record = _run_nutpie(compiled, **kwargs)
+    return trace, compile_s, sample_s, record
 
 
 def _sample_pymc(
@@ -443,14 +468,19 @@ def _assemble(
 ) -> xr.DataTree:
     """Keep posterior and sample_stats, add log_likelihood, observed and constant data.
 
-    With ``group_by``, ``constant_data`` also holds ``group[dyad]``, each dyad's
+    The ``dyad`` coordinate is the panel's: a model compiled for one panel and
+    refitted to another of the same shape (:class:`CompiledModel`) labels its
+    draws with the dyads fitted, not those it was compiled with. With
+    ``group_by``, ``constant_data`` also holds ``group[dyad]``, each dyad's
     group label (the model's ``group`` coordinate).
     """
     data = model_data(panel)
+    coords = data.coords()
     posterior = trace["posterior"].to_dataset()
+    if schema.DYAD in posterior.dims:
+        posterior = posterior.assign_coords({schema.DYAD: coords[schema.DYAD]})
     loglik = posterior[LOGLIK_DETERMINISTIC].rename("move")
     posterior = posterior.drop_vars(LOGLIK_DETERMINISTIC)
-    coords = data.coords()
     observed = xr.Dataset(
         {"move": (("dyad", "side", "year"), data.observed_value())},
         coords={k: coords[k] for k in ("dyad", "side", "year")},
@@ -473,6 +503,158 @@ def _assemble(
             {"long_name": f"group of the dyad (panel coordinate {group_by!r})"},
         )
     return xr.DataTree.from_dict({k: xr.DataTree(v) for k, v in groups.items()})
+
+
+def _check_settings(
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    target_accept: float,
+    sampler: str,
+    init: str,
+    adaptation: str,
+    sampler_kwargs: dict[str, Any] | None,
+) -> int:
+    """Refuse bad sampler settings before any work, naming the argument; return the seed."""
+    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+        if int(value) != value or value < (1 if name != "tune" else 0):
+            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    seed = check_seed(seed)
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept: must lie in (0, 1), got {target_accept!r}")
+    if sampler not in ("nutpie", "pymc"):
+        raise ValueError(f"sampler: expected 'nutpie' or 'pymc', got {sampler!r}")
+    if init not in ("jitter", "pilot"):
+        raise ValueError(f"init: expected 'jitter' or 'pilot', got {init!r}")
+    if adaptation not in ("diag", "draw_diag", "low_rank"):
+        raise ValueError(
+            f"adaptation: expected 'diag', 'draw_diag' or 'low_rank', got {adaptation!r}"
+        )
+    if "adaptation" in (sampler_kwargs or {}):
+        raise ValueError("sampler_kwargs: pass the mass-matrix adaptation as `adaptation`")
+    return seed
+
+
+def _truncate_interrupted(
+    trace: xr.DataTree, draws: int, keep_partial: bool
+) -> tuple[xr.DataTree, list[int]]:
+    """The trace of a complete run as it is; of an interrupted one, kept or refused.
+
+    Returns the trace (cut to the draws every chain completed when
+    ``keep_partial``) and the draws each chain completed.
+
+    Raises
+    ------
+    FitInterrupted
+        If a chain has fewer than ``draws`` draws and ``keep_partial`` is false,
+        or no chain has any draw of the main run.
+    """
+    done = _draws_per_chain(trace)
+    if min(done) >= draws:
+        return trace, done
+    message = (
+        f"sampling stopped after {min(done)} of {draws} draws per chain (chains reached {done})"
+        if max(done)
+        else "sampling stopped during the warm-up, before the first draw"
+    )
+    if not keep_partial or min(done) == 0:
+        raise FitInterrupted(message, done, int(draws))
+    logger.warning("%s; keeping the first %d draws of every chain", message, min(done))
+    kept = {
+        g: xr.DataTree(trace[g].to_dataset().isel(draw=slice(0, min(done))))
+        for g in ("posterior", "sample_stats")
+    }
+    return xr.DataTree.from_dict(kept), done
+
+
+def _finish(
+    trace: xr.DataTree,
+    model: pm.Model,
+    panel: xr.Dataset,
+    variant: Variant,
+    *,
+    sampler: Sampler,
+    used: str,
+    settings: dict[str, Any],
+    compile_s: float,
+    sample_s: float,
+    started: float,
+    pilot_record: dict[str, Any] | None,
+    thresholds: Thresholds | None,
+    keep_partial: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> xr.DataTree:
+    """A sampled trace -> the fit: groups, diagnostics, provenance attrs, warnings.
+
+    An interrupted run is refused or kept (:func:`_truncate_interrupted`);
+    ``extra`` is added to the ``sampler`` attr (e.g. how often a compiled
+    model was refitted).
+    """
+    seed, chains, draws = settings["seed"], settings["chains"], settings["draws"]
+    trace, done = _truncate_interrupted(trace, draws, keep_partial)
+    interrupted = min(done) < draws
+    if interrupted:
+        settings = settings | {
+            "draws": min(done), "draws_requested": int(draws), "draws_per_chain": done
+        }  # fmt: skip
+    result = _assemble(trace, model, panel, settings.get("group_by"))
+    stats = result["sample_stats"]
+    logp_name = "logp" if "logp" in stats else "lp"  # nutpie / PyMC
+    main_record = None
+    if chains > 1:
+        main_record = chain_log_densities(stats[logp_name])
+        main_record["chain_means"] = chain_means(result["posterior"])
+    free = [rv.name for rv in model.free_RVs]
+    # DESIGN's cutpoints and delta are deterministics of the sampled centred
+    # cutpoints and intent spread (builder docstring): check them too.
+    recorded = {"cutpoints", "delta", schema.RHO}
+    checked = free + [d.name for d in model.deterministics if d.name in recorded]
+    diagnostics = check_fit(result, var_names=checked, thresholds=thresholds)
+    modes = _multimodality(pilot_record, main_record)
+    stopped = [
+        f"interrupted: sampling stopped after {min(done)} of {draws} draws per chain; "
+        "these draws are not a complete fit"
+    ]
+    failures = [*modes, *(stopped if interrupted else [])]
+    if failures:
+        diagnostics = dataclasses.replace(diagnostics, failures=[*diagnostics.failures, *failures])
+    result.attrs = {
+        "title": f"secdilemma fit of variant {variant.name!r}",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "variant": variant.to_json(),
+        "panel_sha256": json.dumps(panel_sha256(panel)),
+        "versions": json.dumps(library_versions(), sort_keys=True),
+        "sampler": json.dumps(
+            {
+                "name": used,
+                "requested": sampler,
+                **settings,
+                "compile_seconds": round(compile_s, 3),
+                "sampling_seconds": round(sample_s, 3),
+                "wall_seconds": round(time.perf_counter() - started, 3),
+                "pilot": pilot_record,
+                "chains_logp": main_record,
+                **(extra or {}),
+            },
+            sort_keys=True,
+        ),
+        "seed": json.dumps(int(seed)),
+        "diagnostics": diagnostics.to_json(),
+        "diagnostics_ok": int(diagnostics.ok),
+        "free_variables": json.dumps(free),
+    }
+    rows = contraction(result, seed=seed)
+    result.attrs["contraction"] = contraction_json(rows)
+    if interrupted:
+        result.attrs["interrupted"] = 1
+    for message in modes:
+        warnings.warn(
+            f"fit of variant {variant.name!r}: {message}", MultimodalPosteriorWarning, stacklevel=3
+        )
+    warn_if_failed(diagnostics, label=f"fit of variant {variant.name!r}", stacklevel=3)
+    return result
 
 
 def fit(
@@ -589,46 +771,23 @@ def fit(
         If sampling was interrupted and ``keep_partial`` is false, or nothing
         of the main run was sampled.
     """
-    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
-        if int(value) != value or value < (1 if name != "tune" else 0):
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    seed = check_seed(seed)
-    if not 0 < target_accept < 1:
-        raise ValueError(f"target_accept: must lie in (0, 1), got {target_accept!r}")
-    if sampler not in ("nutpie", "pymc"):
-        raise ValueError(f"sampler: expected 'nutpie' or 'pymc', got {sampler!r}")
-    if init not in ("jitter", "pilot"):
-        raise ValueError(f"init: expected 'jitter' or 'pilot', got {init!r}")
-    if adaptation not in ("diag", "draw_diag", "low_rank"):
-        raise ValueError(
-            f"adaptation: expected 'diag', 'draw_diag' or 'low_rank', got {adaptation!r}"
-        )
-    if "adaptation" in (sampler_kwargs or {}):
-        raise ValueError("sampler_kwargs: pass the mass-matrix adaptation as `adaptation`")
+    seed = _check_settings(
+        draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+        sampler=sampler, init=init, adaptation=adaptation, sampler_kwargs=sampler_kwargs,
+    )  # fmt: skip
     pilot_settings = {**PILOT_DEFAULTS, **(pilot or {})} if init == "pilot" else None
     variant = load_variant(variant)
     started = time.perf_counter()
     model = build_model(
         panel, variant, belief_method=belief_method, group_by=group_by, record_beliefs=beliefs
     )
-    settings = {
-        "draws": int(draws),
-        "tune": int(tune),
-        "chains": int(chains),
-        "cores": cores,
-        "seed": int(seed),
-        "target_accept": float(target_accept),
-        "belief_method": belief_method,
-        "progress_bar": bool(progress_bar),
-        "sampler_kwargs": dict(sampler_kwargs or {}),
-        "init": init,
-        "adaptation": adaptation,
-        "group_by": group_by,
-        "beliefs": bool(beliefs),
-    }
-    kwargs = {k: settings[k] for k in ("draws", "tune", "chains", "cores", "seed")}
-    kwargs |= {"target_accept": target_accept, "progress_bar": progress_bar}
-    kwargs |= dict(sampler_kwargs or {})
+    settings = _settings_record(
+        draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+        target_accept=target_accept, belief_method=belief_method, progress_bar=progress_bar,
+        sampler_kwargs=sampler_kwargs, init=init, adaptation=adaptation, group_by=group_by,
+        beliefs=beliefs,
+    )  # fmt: skip
+    kwargs = _sampler_arguments(settings)
     used = sampler
     pilot_record = None
     if sampler == "nutpie":
@@ -647,78 +806,166 @@ def fit(
         settings["init"] = "jitter"  # the pilot start is implemented for nutpie only
         settings["adaptation"] = "pymc"  # PyMC's own (diagonal) adaptation
         trace, compile_s, sample_s, _ = _sample_pymc(model, **kwargs)
+    return _finish(
+        trace, model, panel, variant, sampler=sampler, used=used, settings=settings,
+        compile_s=compile_s, sample_s=sample_s, started=started, pilot_record=pilot_record,
+        thresholds=thresholds, keep_partial=keep_partial,
+    )  # fmt: skip
 
-    done = _draws_per_chain(trace)
-    interrupted = min(done) < draws
-    if interrupted:
-        message = (
-            f"sampling stopped after {min(done)} of {draws} draws per chain (chains reached {done})"
-            if max(done)
-            else "sampling stopped during the warm-up, before the first draw"
-        )
-        if not keep_partial or min(done) == 0:
-            raise FitInterrupted(message, done, int(draws))
-        logger.warning("%s; keeping the first %d draws of every chain", message, min(done))
-        trace = xr.DataTree.from_dict(
-            {
-                g: xr.DataTree(trace[g].to_dataset().isel(draw=slice(0, min(done))))
-                for g in ("posterior", "sample_stats")
-            }
-        )
-        settings |= {"draws": min(done), "draws_requested": int(draws), "draws_per_chain": done}
 
-    result = _assemble(trace, model, panel, group_by)
-    stats = result["sample_stats"]
-    logp_name = "logp" if "logp" in stats else "lp"  # nutpie / PyMC
-    main_record = None
-    if chains > 1:
-        main_record = chain_log_densities(stats[logp_name])
-        main_record["chain_means"] = chain_means(result["posterior"])
-    free = [rv.name for rv in model.free_RVs]
-    # DESIGN's cutpoints and delta are deterministics of the sampled centred
-    # cutpoints and intent spread (builder docstring): check them too.
-    recorded = {"cutpoints", "delta", schema.RHO}
-    checked = free + [d.name for d in model.deterministics if d.name in recorded]
-    diagnostics = check_fit(result, var_names=checked, thresholds=thresholds)
-    modes = _multimodality(pilot_record, main_record)
-    stopped = [
-        f"interrupted: sampling stopped after {min(done)} of {draws} draws per chain; "
-        "these draws are not a complete fit"
-    ]
-    extra = [*modes, *(stopped if interrupted else [])]
-    if extra:
-        diagnostics = dataclasses.replace(diagnostics, failures=[*diagnostics.failures, *extra])
-    result.attrs = {
-        "title": f"secdilemma fit of variant {variant.name!r}",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "variant": variant.to_json(),
-        "panel_sha256": json.dumps(panel_sha256(panel)),
-        "versions": json.dumps(library_versions(), sort_keys=True),
-        "sampler": json.dumps(
-            {
-                "name": used,
-                "requested": sampler,
-                **settings,
-                "compile_seconds": round(compile_s, 3),
-                "sampling_seconds": round(sample_s, 3),
-                "wall_seconds": round(time.perf_counter() - started, 3),
-                "pilot": pilot_record,
-                "chains_logp": main_record,
-            },
-            sort_keys=True,
-        ),
-        "seed": json.dumps(int(seed)),
-        "diagnostics": diagnostics.to_json(),
-        "diagnostics_ok": int(diagnostics.ok),
-        "free_variables": json.dumps(free),
+def _settings_record(
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    cores: int | None,
+    seed: int,
+    target_accept: float,
+    belief_method: Method,
+    progress_bar: bool,
+    sampler_kwargs: dict[str, Any] | None,
+    init: Init,
+    adaptation: Adaptation,
+    group_by: str | None = None,
+    beliefs: bool = True,
+) -> dict[str, Any]:
+    """The sampler settings as recorded in a fit's ``sampler`` attr."""
+    return {
+        "draws": int(draws),
+        "tune": int(tune),
+        "chains": int(chains),
+        "cores": cores,
+        "seed": int(seed),
+        "target_accept": float(target_accept),
+        "belief_method": belief_method,
+        "progress_bar": bool(progress_bar),
+        "sampler_kwargs": dict(sampler_kwargs or {}),
+        "init": init,
+        "adaptation": adaptation,
+        "group_by": group_by,
+        "beliefs": bool(beliefs),
     }
-    rows = contraction(result, seed=seed)
-    result.attrs["contraction"] = contraction_json(rows)
-    if interrupted:
-        result.attrs["interrupted"] = 1
-    for message in modes:
-        warnings.warn(
-            f"fit of variant {variant.name!r}: {message}", MultimodalPosteriorWarning, stacklevel=2
+
+
+def _sampler_arguments(settings: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`_run_nutpie` / :func:`_sample_pymc` from the settings."""
+    kwargs = {k: settings[k] for k in ("draws", "tune", "chains", "cores", "seed")}
+    kwargs |= {"target_accept": settings["target_accept"]}
+    kwargs |= {"progress_bar": settings["progress_bar"], **settings["sampler_kwargs"]}
+    return kwargs
+
+
+class CompiledModel:
+    """A variant's model compiled once, refitted to any panel of the same shape.
+
+    Compiling the model with nutpie's numba backend takes most of a short fit
+    (about a minute cold); the moves and masks are :func:`pymc.Data`
+    containers (:data:`secdilemma.model.builder.DATA_NAMES`), so the compiled
+    model is refitted to another panel by swapping them
+    (``compiled.with_data``), in seconds. Simulation-based calibration
+    (:mod:`secdilemma.calibration`) fits hundreds of simulated panels this way.
+
+    :meth:`fit` is :func:`fit` without the compilation: the same sampling
+    (pilot, adaptation), post-processing, diagnostics and provenance, and for
+    the same panel, settings and seed the same draws, bit for bit, whichever
+    panel the model was compiled with. nutpie only (the PyMC sampler has no
+    such swap).
+
+    Parameters
+    ----------
+    panel
+        A panel of the shape to be fitted (its moves are the initial data).
+    variant
+        Variant name, TOML path, mapping or
+        :class:`~secdilemma.model.variants.Variant`.
+
+    Attributes
+    ----------
+    variant, model
+        The variant and its :class:`pymc.Model`.
+    compiled
+        The nutpie compiled model.
+    compile_seconds
+        Time the compilation took.
+    n_fits
+        Fits made so far.
+    """
+
+    def __init__(
+        self,
+        panel: xr.Dataset,
+        variant: str | Path | Variant | dict[str, Any] = "free",
+        *,
+        group_by: str | None = None,
+        beliefs: bool = True,
+    ) -> None:
+        self.variant = load_variant(variant)
+        self.group_by, self.beliefs = group_by, bool(beliefs)
+        self.model = build_model(
+            panel, self.variant, belief_method="op", group_by=group_by, record_beliefs=beliefs
         )
-    warn_if_failed(diagnostics, label=f"fit of variant {variant.name!r}", stacklevel=2)
-    return result
+        self._shape = model_data(panel).move.shape
+        self.compiled, self.compile_seconds = _compile_nutpie(self.model)
+        self.n_fits = 0
+
+    def fit(
+        self,
+        panel: xr.Dataset,
+        *,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        seed: int = 0,
+        cores: int | None = None,
+        target_accept: float = 0.8,
+        progress_bar: bool = True,
+        thresholds: Thresholds | None = None,
+        sampler_kwargs: dict[str, Any] | None = None,
+        init: Init = "pilot",
+        pilot: dict[str, int] | None = None,
+        adaptation: Adaptation = "low_rank",
+        keep_partial: bool = False,
+    ) -> xr.DataTree:
+        """Fit the compiled model to ``panel`` (arguments and result as :func:`fit`).
+
+        The ``sampler`` attr records ``compile_seconds`` (the compilation's
+        time for the first fit, 0 for later ones) and ``refit`` (how many fits
+        this compiled model made before).
+
+        Raises
+        ------
+        ValueError
+            If the panel's left-aligned shape ``(dyad, side, year)`` differs
+            from the compiled one, or a setting is bad.
+        """
+        seed = _check_settings(
+            draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+            sampler="nutpie", init=init, adaptation=adaptation, sampler_kwargs=sampler_kwargs,
+        )  # fmt: skip
+        started = time.perf_counter()
+        data = model_data(panel)
+        if data.move.shape != self._shape:
+            raise ValueError(
+                f"panel: shape (dyad, side, year) {data.move.shape} differs from the compiled "
+                f"model's {self._shape}; compile a CompiledModel for this panel"
+            )
+        settings = _settings_record(
+            draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+            target_accept=target_accept, belief_method="op", progress_bar=progress_bar,
+            sampler_kwargs=sampler_kwargs, init=init, adaptation=adaptation,
+            group_by=self.group_by, beliefs=self.beliefs,
+        )  # fmt: skip
+        pilot_settings = {**PILOT_DEFAULTS, **(pilot or {})} if init == "pilot" else None
+        compiled = self.compiled.with_data(**data.data_values())
+        trace, sample_s, pilot_record = _run_nutpie(
+            compiled, **_sampler_arguments(settings), pilot=pilot_settings, adaptation=adaptation
+        )
+        compile_s = self.compile_seconds if self.n_fits == 0 else 0.0
+        refit = self.n_fits
+        self.n_fits += 1
+        return _finish(
+            trace, self.model, panel, self.variant, sampler="nutpie", used="nutpie",
+            settings=settings, compile_s=compile_s, sample_s=sample_s, started=started,
+            pilot_record=pilot_record, thresholds=thresholds, keep_partial=keep_partial,
+            extra={"refit": refit},
+        )  # fmt: skip
