@@ -54,6 +54,12 @@ multi-chain check.
 
 The same ``seed`` (and settings, sampler and library versions) gives the same
 draws, bit for bit.
+
+Many fits of one model to data of one shape (K-fold refits with a dyad
+masked, calibration) compile it once: :func:`compile_model` returns a
+:class:`CompiledModel`, whose :meth:`~CompiledModel.with_data` swaps the
+moves and masks, and :func:`sample_compiled` samples it (chains may start at
+given points, e.g. draws of an earlier fit, :meth:`~CompiledModel.unconstrained`).
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ import xarray as xr
 
 from secdilemma.model import schema
 from secdilemma.model.belief_op import Method
-from secdilemma.model.builder import LOGLIK_DETERMINISTIC, build_model, model_data
+from secdilemma.model.builder import LOGLIK_DETERMINISTIC, ModelData, build_model, model_data
 from secdilemma.model.contraction import contraction, contraction_json
 from secdilemma.model.diagnostics import Thresholds, check_fit, warn_if_failed
 from secdilemma.model.io import library_versions, panel_sha256
@@ -584,3 +590,188 @@ def fit(
         )
     warn_if_failed(diagnostics, label=f"fit of variant {variant.name!r}", stacklevel=2)
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledModel:
+    """A model compiled once by nutpie (numba backend), to be sampled on other data of its shape.
+
+    The moves and masks are :func:`pymc.Data` containers
+    (:data:`~secdilemma.model.builder.DATA_NAMES`), so :meth:`with_data` swaps
+    them without recompiling: what a refit with a dyad masked (K-fold
+    cross-validation) or a refit to another simulated panel (calibration)
+    needs. Made by :func:`compile_model`, sampled by :func:`sample_compiled`.
+
+    Attributes
+    ----------
+    model
+        The PyMC model (:func:`~secdilemma.model.builder.build_model`).
+    compiled
+        nutpie's compiled model, holding the current data.
+    data
+        The data it currently holds.
+    variant
+        The variant.
+    compile_seconds
+        Wall time of the compilation.
+    """
+
+    model: pm.Model
+    compiled: Any
+    data: ModelData
+    variant: Variant
+    compile_seconds: float
+
+    def with_data(self, data: ModelData) -> CompiledModel:
+        """The same compiled model holding other data of the same shape.
+
+        Raises
+        ------
+        ValueError
+            If the data's shape ``(dyad, side, year)`` is not the compiled one.
+        """
+        if data.move.shape != self.data.move.shape:
+            raise ValueError(
+                f"data: shape {data.move.shape} differs from the compiled model's "
+                f"{self.data.move.shape}; compile a model for it"
+            )
+        swapped = self.compiled.with_data(**data.data_values())
+        return dataclasses.replace(self, compiled=swapped, data=data)
+
+    def unconstrained(self, posterior: xr.Dataset, points: list[tuple[int, int]]) -> np.ndarray:
+        """Posterior draws as points of the sampler's unconstrained space.
+
+        Parameters
+        ----------
+        posterior
+            A posterior of this model (every free variable, by name).
+        points
+            ``(chain position, draw position)`` of each draw.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(points), n_dim)``: each draw's free variables, transformed
+            and flattened in nutpie's order.
+        """
+        import pytensor
+        import pytensor.tensor as pt
+        from pymc.initial_point import make_initial_point_expression
+
+        rvs = self.model.free_RVs
+        given = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * rv.ndim) for rv in rvs}
+        expressions = make_initial_point_expression(
+            free_rvs=rvs,
+            rvs_to_transforms=self.model.rvs_to_transforms,
+            initval_strategies=given,
+            return_transformed=True,
+        )
+        transform = pytensor.function(list(given.values()), expressions, on_unused_input="ignore")
+        names = [self.model.rvs_to_values[rv].name for rv in rvs]
+        out = []
+        for chain, draw in points:
+            values = [posterior[rv.name].isel(chain=chain, draw=draw).values for rv in rvs]
+            by_name = dict(zip(names, transform(*values), strict=True))
+            order = [n for n in self.compiled.shape_info[0] if n in by_name]
+            out.append(np.concatenate([np.ravel(by_name[n]) for n in order]))
+        return np.asarray(out, dtype="float64")
+
+
+def compile_model(
+    panel: xr.Dataset,
+    variant: str | Path | Variant | dict[str, Any],
+    *,
+    belief_method: Method = "op",
+) -> CompiledModel:
+    """Build and compile a model once, for many fits to data of the same shape.
+
+    Parameters
+    ----------
+    panel
+        The panel whose shape (dyads, years) every later data set shares.
+    variant
+        Variant name, TOML path, mapping or
+        :class:`~secdilemma.model.variants.Variant`.
+    belief_method
+        Must be ``"op"``: the ``"scan"`` baseline keeps the data as constants.
+
+    Returns
+    -------
+    CompiledModel
+    """
+    if belief_method != "op":
+        raise ValueError("belief_method: only 'op' keeps the data swappable (pm.Data)")
+    import nutpie
+
+    variant = load_variant(variant)
+    start = time.perf_counter()
+    model = build_model(panel, variant, belief_method=belief_method)
+    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    return CompiledModel(
+        model=model,
+        compiled=compiled,
+        data=model_data(panel),
+        variant=variant,
+        compile_seconds=time.perf_counter() - start,
+    )
+
+
+def sample_compiled(
+    compiled: CompiledModel,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    cores: int | None = None,
+    target_accept: float = 0.8,
+    adaptation: Adaptation = "low_rank",
+    starts: np.ndarray | None = None,
+    progress_bar: bool = False,
+    sampler_kwargs: dict[str, Any] | None = None,
+) -> xr.DataTree:
+    """Sample a compiled model with nutpie (no pilot, no diagnostics, no provenance).
+
+    Parameters
+    ----------
+    compiled
+        From :func:`compile_model` (and :meth:`CompiledModel.with_data`).
+    draws, tune, chains, seed, cores, target_accept, adaptation, progress_bar
+        As for :func:`fit`.
+    starts
+        Optional ``(n, n_dim)`` unconstrained points
+        (:meth:`CompiledModel.unconstrained`): each chain starts at one of them,
+        chosen by its chain seed; default nutpie's jittered start.
+    sampler_kwargs
+        Further keyword arguments of :func:`nutpie.sample`.
+
+    Returns
+    -------
+    xarray.DataTree
+        nutpie's trace: ``posterior`` (free variables and deterministics,
+        ``loglik_move`` included) and ``sample_stats``.
+    """
+    import nutpie
+
+    model = compiled.compiled
+    if starts is not None:
+        points = np.asarray(starts, dtype="float64")
+
+        def initial_point(chain_seed: Any = None) -> np.ndarray:
+            rng = np.random.default_rng(chain_seed)
+            return np.array(points[rng.integers(len(points))])
+
+        model = dataclasses.replace(model, initial_point_func=initial_point)
+    return nutpie.sample(
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores or chains,
+        seed=seed,
+        save_warmup=False,
+        progress_bar=progress_bar,
+        target_accept=target_accept,
+        adaptation=adaptation,
+        **(sampler_kwargs or {}),
+    )
