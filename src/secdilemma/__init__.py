@@ -9,8 +9,9 @@ beliefs.
 The model functions (``fit``, ``build_model``, ``save_fit``, ``load_fit``,
 ``load_variant``) are imported on first use, so that simulating or loading data
 does not pay for importing PyMC. The analysis of fits
-(``posterior_predictive``, ``ppc_table``, ``counterfactual``) is imported on
-first use too; it never imports PyMC.
+(``posterior_predictive``, ``ppc_table``, ``counterfactual``, ``compare``) is
+imported on first use too; it never imports PyMC (``compare`` imports the
+sampler only when it refits).
 """
 
 from importlib import import_module
@@ -33,6 +34,7 @@ _LAZY = {
     "posterior_predictive": "secdilemma.analysis.predictive",
     "ppc_table": "secdilemma.analysis.predictive",
     "counterfactual": "secdilemma.analysis.counterfactual",
+    "compare": "secdilemma.analysis.comparison",
 }
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "__version__",
     "belief_recursion",
     "build_model",
+    "compare",
     "counterfactual",
     "fit",
     "load_dyads",
