@@ -331,6 +331,29 @@ def test_full_kfold_equals_arviz_loo_kfold_with_the_same_wrapper(sensible_fits, 
     assert result.table.loc["sensible", "method"] == "K-fold, all 6 dyads"
 
 
+def test_the_comparison_figure(sensible_fits, mixture_fit, sensible_panel, tmp_path):
+    from matplotlib.figure import Figure
+
+    from secdilemma.plotting.comparison import plot_comparison
+    from secdilemma.plotting.style import save_figure
+
+    fits = {**sensible_fits, "mixture": mixture_fit}
+    fakes = {name: own_refit(fit) for name, fit in fits.items()}
+    result = compare(fits, sensible_panel, refit=["sim0001"], refitters=fakes, n_fresh=4)
+    fig = plot_comparison(result)
+    assert isinstance(fig, Figure)
+    left, right = fig.axes[:2]
+    assert left.get_xlabel() == "elpd difference to the best model (nats)"
+    assert [t.get_text() for t in left.get_yticklabels()] == list(result.table.index)
+    assert right.get_ylabel() == "PSIS Pareto k"
+    assert [t.get_text() for t in right.get_xticklabels()] == [f"sim000{i}" for i in range(6)]
+    assert "LOO unit: dyad" in fig._suptitle.get_text()
+    written = save_figure(fig, tmp_path / "comparison")
+    assert [p.suffix for p in written] == [".png", ".pdf"] and all(
+        p.stat().st_size for p in written
+    )
+
+
 # ----------------------------------------------------------------------------- held-out density
 
 
@@ -520,7 +543,7 @@ def test_bad_input_is_named(sensible_fits, sensible_panel, tmp_path):
 def test_comparison_imports_no_pymc():
     code = (
         "import sys\n"
-        "import secdilemma.analysis.comparison\n"
+        "import secdilemma.analysis.comparison, secdilemma.plotting.comparison\n"
         "heavy = sorted(m for m in ('pymc', 'pytensor', 'nutpie') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
