@@ -354,6 +354,26 @@ def test_the_comparison_figure(sensible_fits, mixture_fit, sensible_panel, tmp_p
     )
 
 
+def test_folds_run_in_parallel_give_the_same_result(sensible_fits, sensible_panel):
+    # Folds run cores // chains at a time, in threads; fold seeds depend on the held-out
+    # dyads only, so the result does not depend on the order or overlap of the folds.
+    from secdilemma.model.kfold import RefitSettings
+
+    fits = {k: sensible_fits[k] for k in ("sensible", "free")}
+    results = []
+    for cores in (1, 4):
+        fakes = {name: own_refit(fit) for name, fit in fits.items()}
+        settings = RefitSettings(chains=1, cores=cores)
+        results.append(
+            compare(
+                fits, sensible_panel, refit="all", refitters=fakes, settings=settings, n_fresh=4
+            )
+        )
+    sequential, parallel = results
+    np.testing.assert_array_equal(sequential.pointwise["elpd"], parallel.pointwise["elpd"])
+    np.testing.assert_array_equal(sequential.table["weight"], parallel.table["weight"])
+
+
 # ----------------------------------------------------------------------------- held-out density
 
 
