@@ -112,10 +112,11 @@ FRESH_DRAWS = 16
 
 MC_SE_TARGET = 0.05
 """Batches of fresh effects are drawn until every held-out unit's Monte Carlo standard
-error is below this (nats). A comparison sums at most a few dozen units, so the Monte
-Carlo error of an elpd difference stays below ~0.3 nats, a small fraction of the
-differences' own standard errors (4-6 nats between the bundled variants on the
-historical panel)."""
+error is below this (nats), or until the posterior draws rather than the fresh effects
+carry most of it (more fresh effects would not help then; more draws per fold would).
+Summed over a few dozen units, the fresh effects' part of an elpd's Monte Carlo error
+stays below ~0.3 nats, against standard errors of 4-6 nats for the differences between
+the bundled variants on the historical panel."""
 
 MAX_FRESH_DRAWS = 256
 """At most this many fresh effects per posterior draw (the unit's ``mc_se`` says the rest)."""
@@ -738,7 +739,8 @@ class Comparison:
     pointwise
         One row per fit and unit: ``model, unit, dyad, side`` (``-1`` for a
         dyad unit), ``elpd`` (used), ``elpd_psis``, ``pareto_k`` (PSIS),
-        ``refitted``, ``mc_se``.
+        ``refitted``, ``mc_se`` and ``n_fresh`` (fresh effects per posterior
+        draw) of a refitted unit.
     unit
         ``"state"`` or ``"dyad"``.
     weights
@@ -979,12 +981,15 @@ def compare(
 
     heldout: dict[str, dict[str, float]] = {name: {} for name in fits}
     mc_se: dict[str, dict[str, float]] = {name: {} for name in fits}
+    fresh: dict[str, dict[str, int]] = {name: {} for name in fits}
     records = []
     for name, _, held, record in done:
         values = log_mean_exp(held.transpose(schema.CHAIN, schema.DRAW, dim).values, axis=(0, 1))
-        for label, value, se in zip(held[dim].values, values, held["mc_se"].values, strict=True):
+        columns = (held[dim].values, values, held["mc_se"].values, held["n_fresh"].values)
+        for label, value, se, m in zip(*columns, strict=True):
             heldout[name][str(label)] = float(value)
             mc_se[name][str(label)] = float(se)
+            fresh[name][str(label)] = int(m)
         records.append(record)
     elpd = {name: _with_refits(psis[name], ll[name], chosen, heldout[name]) for name in fits}
 
@@ -993,7 +998,11 @@ def compare(
         ranked = azs.compare(elpd, method="stacking", round_to="none")
     table = _model_table(ranked, fits, psis, elpd, to_refit, mc_se, k_threshold, len(dyads))
     pointwise = _pointwise_table(fits, ll, psis, elpd, heldout, mc_se, chosen)
-    notes = _notes(fits, chosen, to_refit, table, refit, k_threshold, settings, n_fresh)
+    pointwise["n_fresh"] = [
+        fresh[m].get(u, 0) for m, u in zip(pointwise["model"], pointwise["unit"], strict=True)
+    ]
+    used = [m for per in fresh.values() for m in per.values()]
+    notes = _notes(fits, chosen, to_refit, table, refit, k_threshold, settings, used)
     notes += _fold_notes(records)
     flagged = tuple(n for n in fits if _diagnostics_note(n, fits[n]) is not None)
     return Comparison(
@@ -1100,7 +1109,7 @@ def _notes(
     refit: Any,
     k_threshold: float,
     settings: RefitSettings | None,
-    n_fresh: int,
+    fresh: list[int],
 ) -> list[str]:
     """What a reader of the table needs to know."""
     notes = []
@@ -1131,7 +1140,9 @@ def _notes(
             f"Refitted dyads (held out, model refitted, {settings.chains} chains x "
             f"({settings.tune} + {settings.draws}) draws): "
             + "; ".join(f"{n}: {len(d)}" for n, d in to_refit.items())
-            + f". Held-out states draw fresh effects from the hierarchy ({n_fresh} per draw)."
+            + ". Held-out states draw fresh effects from the hierarchy ("
+            + (f"{min(fresh)}" if min(fresh) == max(fresh) else f"{min(fresh)}-{max(fresh)}")
+            + " per posterior draw)."
         )
     for name in fits:
         note = _diagnostics_note(name, fits[name])

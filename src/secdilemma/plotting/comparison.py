@@ -84,6 +84,7 @@ def plot_comparison(comparison: Comparison, *, title: str | None = None) -> Figu
                 fontsize=7,
             )
         left.axvline(0.0, color=OKABE_ITO["black"], lw=0.8, ls="--")
+        left.margins(x=0.3)  # room for the annotations
         left.set_yticks(y, names)
         left.set_ylim(y.min() - 0.6, y.max() + 0.8)
         left.set_xlabel("elpd difference to the best model (nats)")
