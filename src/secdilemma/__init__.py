@@ -9,8 +9,9 @@ beliefs.
 The public names are imported from their modules on first use (PEP 562):
 ``import secdilemma`` costs nothing, simulating or loading data does not pay
 for PyMC, and the command line starts at once. The analysis of fits
-(``posterior_predictive``, ``ppc_table``, ``counterfactual``) never imports
-PyMC; ``calibrate`` (simulation-based calibration on Dask) imports it when run.
+(``posterior_predictive``, ``ppc_table``, ``counterfactual``, ``compare``)
+never imports PyMC (``compare`` imports the sampler only when it refits);
+``calibrate`` (simulation-based calibration on Dask) imports it when run.
 """
 
 from importlib import import_module
@@ -38,6 +39,7 @@ _LAZY = {
     "ppc_table": "secdilemma.analysis.predictive",
     "counterfactual": "secdilemma.analysis.counterfactual",
     "calibrate": "secdilemma.calibration.run",
+    "compare": "secdilemma.analysis.comparison",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -377,107 +377,68 @@ DRAWS_PER_CHAIN = {False: 250, True: 100}
 belief-path bands: full report, ``--quick``."""
 
 
-def _compare(fits: dict[str, xr.DataTree], kfold: bool) -> Any:
-    """Compare fits by PSIS-LOO with the dyad as the unit; stacking weights.
+def _compare(fits: dict[str, xr.DataTree], kfold: bool, panel: xr.Dataset, seed: int = 0) -> Any:
+    """Compare the fits with the dyad as the unit: :func:`secdilemma.compare`, for the report.
 
-    The seam where :mod:`secdilemma.compare` (K-fold refits where Pareto k > 0.7)
-    plugs in. Here: each fit's ``log_likelihood`` is summed over ``side``
-    where it is per state (``mixture`` has it per dyad already; DESIGN §5),
-    :func:`arviz_stats.loo` is computed with the relative efficiency of the
-    pointwise likelihood itself (the mean over dyads of the ESS of
-    ``exp(log-lik)``, as R's ``loo::relative_eff``; arviz-stats' default
-    averages the ESS of every posterior variable, which depends on what a
-    file stores), and :func:`arviz_stats.compare` ranks them with stacking
-    weights.
+    PSIS-LOO per dyad (the sum of its two states' terms where a fit has them
+    per state; DESIGN §5), exact leave-one-dyad-out refits of the dyads whose
+    Pareto k exceeds 0.7 when ``kfold`` (masked, compiled once per variant,
+    chains started at the fit's draws: :mod:`secdilemma.model.kfold`), and
+    stacking weights.
 
     Parameters
     ----------
     fits
         Variant -> fit (at least one).
     kfold
-        Whether exact K-fold refits are wanted where PSIS-LOO is unreliable.
-        They are not implemented here: the result says which dyads needed
-        them.
+        Whether to refit the dyads where PSIS-LOO is unreliable (the full
+        report) or only name them (``--quick``).
+    panel
+        The panel the fits were made from (checked against each; the refits
+        need it).
+    seed
+        Base seed of the refits (:class:`~secdilemma.model.kfold.RefitSettings`).
 
     Returns
     -------
     secdilemma.reporting.Comparison
+        ``table`` as :attr:`secdilemma.analysis.comparison.Comparison.table`;
+        ``pointwise`` one row per variant and dyad (``elpd_loo``: the PSIS term,
+        or the refit's held-out term where refitted; ``pareto_k`` of PSIS;
+        ``refitted``).
     """
-    import warnings
-
-    import arviz_stats as azs
-    import numpy as np
-    import pandas as pd
-
-    from secdilemma.model import schema
+    from secdilemma.analysis.comparison import compare
+    from secdilemma.model.kfold import RefitSettings
     from secdilemma.reporting import Comparison
 
-    elpd = {}
-    rows = []
-    for name, fit in fits.items():
-        ll = fit[schema.LOG_LIKELIHOOD][schema.LOGLIK]
-        if schema.SIDE in ll.dims:
-            ll = ll.sum(schema.SIDE)
-        ll = ll.transpose(schema.CHAIN, schema.DRAW, schema.DYAD)
-        n = ll.sizes[schema.CHAIN] * ll.sizes[schema.DRAW]
-        likelihood = np.exp(ll - ll.max((schema.CHAIN, schema.DRAW)))
-        if ll.sizes[schema.CHAIN] > 1:
-            ess = azs.ess(likelihood.to_dataset(name=schema.LOGLIK), method="mean")
-            reff = float(np.clip(ess[schema.LOGLIK].mean(), 1, n)) / n
-        else:
-            reff = 1.0
-        tree = xr.DataTree.from_dict(
-            {schema.LOG_LIKELIHOOD: xr.Dataset({schema.LOGLIK: ll.astype(float)})}
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Pareto k > 0.7: reported below
-            elpd[name] = azs.loo(tree, pointwise=True, reff=reff)
-        for dyad, value, k in zip(
-            ll[schema.DYAD].values, elpd[name].elpd_i.values, elpd[name].pareto_k.values,
-            strict=True,
-        ):  # fmt: skip
-            rows.append(
-                {"variant": name, "dyad": str(dyad), "elpd_loo": float(value), "pareto_k": float(k)}
-            )
-    if len(elpd) > 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            table = azs.compare(elpd, method="stacking", round_to="none")
-    else:
-        (name,) = elpd
-        one = elpd[name]
-        table = pd.DataFrame(
-            {"rank": [0], "elpd": [one.elpd], "se": [one.se], "p": [one.p], "elpd_diff": [0.0],
-             "dse": [0.0], "weight": [1.0]},
-            index=[name],
-        )  # fmt: skip
-    pointwise = pd.DataFrame(rows)
-    bad = pointwise[pointwise["pareto_k"] > 0.7]
-    notes = []
+    result = compare(
+        fits,
+        panel,
+        unit="dyad",
+        refit="auto" if kfold else "none",
+        settings=RefitSettings(seed=seed),
+    )
+    pointwise = result.pointwise.rename(columns={"model": "variant", "elpd": "elpd_loo"})
+    pointwise = pointwise[["variant", "dyad", "elpd_loo", "elpd_psis", "pareto_k", "refitted"]]
+    high = pointwise[pointwise["pareto_k"] > result.k_threshold]
+    notes = list(result.notes)
+    refitted = sum(len(d) for d in result.refitted.values())
     if kfold:
-        method = "PSIS-LOO"
-        if len(bad):
-            notes.append(
-                f"Pareto k > 0.7 for {len(bad)} (model, dyad) pairs ("
-                + ", ".join(f"{r.variant} {r.dyad}" for r in bad.itertuples())
-                + "): their PSIS-LOO terms are unreliable, and the exact leave-one-dyad-out "
-                "refits (K-fold) they need are not part of this build, so the comparison is "
-                "PSIS-LOO throughout."
-            )
-        else:
-            notes.append("Every Pareto k is at most 0.7: no K-fold refit is needed.")
+        method = f"PSIS-LOO + K-fold ({refitted} dyad refits)" if refitted else "PSIS-LOO"
+        if not len(high):
+            notes.append("Every Pareto k is at most 0.7: no K-fold refit was needed.")
     else:
         method = "PSIS-LOO only (no K-fold refits)"
-        if len(bad):
+        if len(high):
             notes.append(
-                f"Pareto k > 0.7 for {len(bad)} (model, dyad) pairs ("
-                + ", ".join(f"{r.variant} {r.dyad}" for r in bad.itertuples())
-                + "): their PSIS-LOO terms are unreliable; the full report would refit them "
+                f"Pareto k > 0.7 for {len(high)} (model, dyad) pairs ("
+                + ", ".join(f"{r.variant} {r.dyad}" for r in high.itertuples())
+                + "): their PSIS-LOO terms are unreliable; the full report refits them "
                 "(K-fold)."
             )
         else:
             notes.append("Every Pareto k is at most 0.7.")
-    return Comparison(table=table, pointwise=pointwise, method=method, notes=notes)
+    return Comparison(table=result.table, pointwise=pointwise, method=method, notes=notes)
 
 
 def _check_folder(out: Path) -> None:
@@ -516,8 +477,9 @@ def report(
        compact, with its manifest, to ``OUT/fits/VARIANT.nc`` (and, with
        ``update_references``, to the reference file). A flagged fit
        (``diagnostics_ok = 0``) is used, and named at the top of the report.
-    2. **Comparison**: :func:`_compare` (PSIS-LOO by dyad, stacking;
-       ``quick``: PSIS-LOO only, and the report says so).
+    2. **Comparison**: :func:`_compare` (PSIS-LOO by dyad, K-fold refits of
+       the dyads with Pareto k > 0.7, stacking; ``quick``: PSIS-LOO only, and
+       the report says so).
     3. **Posterior predictive checks**, both kinds, every fit; tidy table.
     4. **Counterfactuals** of the headline model: each side of each dyad
        with sensible beliefs.
@@ -707,8 +669,12 @@ def report(
         fitted = {r.variant: r.fit for r in records}
 
         # 2. Comparison.
-        _say(echo, "[compare] PSIS-LOO by dyad" + (" (quick: no K-fold)" if quick else ""))
-        comparison = _compare(fitted, kfold=not quick)
+        _say(
+            echo,
+            "[compare] PSIS-LOO by dyad"
+            + (" (quick: no K-fold)" if quick else "; K-fold refits where Pareto k > 0.7"),
+        )
+        comparison = _compare(fitted, kfold=not quick, panel=data, seed=settings["seed"])
 
         # 3. Predictive checks.
         import pandas as pd

@@ -102,7 +102,7 @@ class FitRecord:
 
 @dataclass
 class Comparison:
-    """A model comparison (:func:`secdilemma.pipeline._compare`).
+    """A model comparison for the report (:func:`secdilemma.pipeline._compare`).
 
     Attributes
     ----------
@@ -110,8 +110,9 @@ class Comparison:
         :func:`arviz_stats.compare` (index: variant, best first; ``elpd``, ``se``,
         ``p``, ``elpd_diff``, ``dse``, ``weight`` ...).
     pointwise
-        One row per variant and dyad: ``elpd_loo`` (the dyad's PSIS-LOO term)
-        and ``pareto_k``.
+        One row per variant and dyad: ``elpd_loo`` (the dyad's LOO term: PSIS,
+        or the K-fold refit's where the dyad was refitted), ``elpd_psis``,
+        ``pareto_k`` (of PSIS) and ``refitted``.
     method
         What was computed, e.g. ``"PSIS-LOO"``.
     notes
@@ -665,8 +666,10 @@ def render_report(
 
 def _comparison_columns(table: pd.DataFrame) -> pd.DataFrame:
     """The comparison table with its model as a column and the informative columns only."""
-    shown = table.reset_index(names="variant")
-    keep = ("variant", "rank", "elpd", "se", "p", "elpd_diff", "dse", "weight")
+    # The index names the fit (the report fits each variant once, under its name).
+    shown = table.drop(columns=["variant"], errors="ignore").reset_index(names="variant")
+    keep = ("variant", "rank", "elpd", "se", "p", "elpd_diff", "dse", "weight", "method",
+            "refitted", "mc_se", "diagnostics_ok")  # fmt: skip
     return shown[[c for c in keep if c in shown]]
 
 

@@ -9,10 +9,14 @@
 - :mod:`~secdilemma.analysis.statistics`: the test statistics and mid-p values;
 - :mod:`~secdilemma.analysis.predictive`: conditional and generative posterior
   predictive checks, their table and rootogram data;
-- :mod:`~secdilemma.analysis.counterfactual`: counterfactual histories.
+- :mod:`~secdilemma.analysis.counterfactual`: counterfactual histories;
+- :mod:`~secdilemma.analysis.comparison`: model comparison (PSIS-LOO, K-fold
+  refits of held-out dyads, stacking weights), its table.
 
-Nothing here imports PyMC: every computation runs on the NumPy engine of
-:mod:`secdilemma.core`. Names are imported on first use (PEP 562).
+Nothing here imports PyMC at import time: every computation runs on the NumPy
+engine of :mod:`secdilemma.core`; only the comparison's refits call the sampler
+(:mod:`secdilemma.model.kfold`), imported when they run. Names are imported on
+first use (PEP 562).
 """
 
 from importlib import import_module

@@ -73,6 +73,10 @@ call; :class:`CompiledModel` keeps the compiled model and refits it to other
 panels of the same shape by swapping the :func:`pymc.Data` containers, with
 the same sampling, post-processing and provenance (:func:`_run_nutpie`,
 :func:`_finish`), for simulation-based calibration and other many-fit jobs.
+:meth:`CompiledModel.sample` is the bare sampler on swapped data (no pilot, no
+diagnostics; chains may start at given points, e.g. draws of an earlier fit,
+:meth:`CompiledModel.unconstrained`), for K-fold refits with a dyad masked
+(:mod:`secdilemma.model.kfold`).
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ import xarray as xr
 from secdilemma.core.parameters import check_seed
 from secdilemma.model import schema
 from secdilemma.model.belief_op import Method
-from secdilemma.model.builder import LOGLIK_DETERMINISTIC, build_model, model_data
+from secdilemma.model.builder import LOGLIK_DETERMINISTIC, ModelData, build_model, model_data
 from secdilemma.model.contraction import contraction, contraction_json
 from secdilemma.model.diagnostics import Thresholds, check_fit, warn_if_failed
 from secdilemma.model.io import library_versions, panel_sha256
@@ -921,7 +925,8 @@ class CompiledModel:
         self.model = build_model(
             panel, self.variant, belief_method="op", group_by=group_by, record_beliefs=beliefs
         )
-        self._shape = model_data(panel).move.shape
+        self.data = model_data(panel)
+        self._shape = self.data.move.shape
         self.compiled, self.compile_seconds = _compile_nutpie(self.model)
         self.n_fits = 0
 
@@ -961,11 +966,7 @@ class CompiledModel:
         )  # fmt: skip
         started = time.perf_counter()
         data = model_data(panel)
-        if data.move.shape != self._shape:
-            raise ValueError(
-                f"panel: shape (dyad, side, year) {data.move.shape} differs from the compiled "
-                f"model's {self._shape}; compile a CompiledModel for this panel"
-            )
+        self._check_shape(data)
         settings = _settings_record(
             draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             target_accept=target_accept, belief_method="op", progress_bar=progress_bar,
@@ -986,3 +987,115 @@ class CompiledModel:
             pilot_record=pilot_record, thresholds=thresholds, keep_partial=keep_partial,
             extra={"refit": refit},
         )  # fmt: skip
+
+    def _check_shape(self, data: ModelData) -> None:
+        if data.move.shape != self._shape:
+            raise ValueError(
+                f"panel: shape (dyad, side, year) {data.move.shape} differs from the compiled "
+                f"model's {self._shape}; compile a CompiledModel for this panel"
+            )
+
+    def sample(
+        self,
+        data: ModelData,
+        *,
+        draws: int,
+        tune: int,
+        chains: int,
+        seed: int,
+        cores: int | None = None,
+        target_accept: float = 0.8,
+        adaptation: Adaptation = "low_rank",
+        starts: np.ndarray | None = None,
+        progress_bar: bool = False,
+        sampler_kwargs: dict[str, Any] | None = None,
+    ) -> xr.DataTree:
+        """Sample the compiled model on other data of its shape, bare: nutpie's trace only.
+
+        No pilot, post-processing, diagnostics or provenance. What a K-fold
+        refit needs (:mod:`secdilemma.model.kfold`): the data with a dyad
+        masked, chains started in the full fit's typical set. Use :meth:`fit`
+        for a fit in the package's format.
+
+        Parameters
+        ----------
+        data
+            Moves and masks (:func:`~secdilemma.model.builder.model_data`, or a
+            masked copy), of the compiled shape.
+        draws, tune, chains, seed, cores, target_accept, adaptation, progress_bar
+            As for :func:`fit`.
+        starts
+            Optional ``(n, n_dim)`` unconstrained points (:meth:`unconstrained`):
+            each chain starts at one of them, chosen by its chain seed; default
+            nutpie's jittered start.
+        sampler_kwargs
+            Further keyword arguments of :func:`nutpie.sample`.
+
+        Returns
+        -------
+        xarray.DataTree
+            nutpie's trace: ``posterior`` (free variables and deterministics,
+            ``loglik_move`` included) and ``sample_stats``.
+        """
+        import nutpie
+
+        self._check_shape(data)
+        model = self.compiled.with_data(**data.data_values())
+        if starts is not None:
+            points = np.asarray(starts, dtype="float64")
+
+            def initial_point(chain_seed: Any = None) -> np.ndarray:
+                rng = np.random.default_rng(chain_seed)
+                return np.array(points[rng.integers(len(points))])
+
+            model = dataclasses.replace(model, initial_point_func=initial_point)
+        return nutpie.sample(
+            model,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores or chains,
+            seed=seed,
+            save_warmup=False,
+            progress_bar=progress_bar,
+            target_accept=target_accept,
+            adaptation=adaptation,
+            **(sampler_kwargs or {}),
+        )
+
+    def unconstrained(self, posterior: xr.Dataset, points: list[tuple[int, int]]) -> np.ndarray:
+        """Posterior draws as points of the sampler's unconstrained space.
+
+        Parameters
+        ----------
+        posterior
+            A posterior of this model (every free variable, by name).
+        points
+            ``(chain position, draw position)`` of each draw.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(points), n_dim)``: each draw's free variables, transformed
+            and flattened in nutpie's order.
+        """
+        import pytensor.tensor as pt
+        from pymc.initial_point import make_initial_point_expression
+
+        rvs = self.model.free_RVs
+        given = {rv: pt.tensor(dtype=rv.dtype, shape=(None,) * rv.ndim) for rv in rvs}
+        expressions = make_initial_point_expression(
+            free_rvs=rvs,
+            rvs_to_transforms=self.model.rvs_to_transforms,
+            initval_strategies=given,
+            return_transformed=True,
+        )
+        transform = pytensor.function(list(given.values()), expressions, on_unused_input="ignore")
+        names = [self.model.rvs_to_values[rv].name for rv in rvs]
+        out = []
+        for chain, draw in points:
+            values = [posterior[rv.name].isel(chain=chain, draw=draw).values for rv in rvs]
+            by_name = dict(zip(names, transform(*values), strict=True))
+            order = [n for n in self.compiled.shape_info[0] if n in by_name]
+            out.append(np.concatenate([np.ravel(by_name[n]) for n in order]))
+        return np.asarray(out, dtype="float64")

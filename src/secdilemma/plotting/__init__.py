@@ -8,6 +8,7 @@ builder or the sampler.
 """
 
 from secdilemma.plotting.beliefs import plot_belief_paths
+from secdilemma.plotting.comparison import plot_comparison
 from secdilemma.plotting.counterfactual import plot_counterfactual, plot_counterfactual_summary
 from secdilemma.plotting.data_figure import plot_dyad_moves
 from secdilemma.plotting.predictive import (
@@ -22,6 +23,7 @@ from secdilemma.plotting.style import figure_style, save_figure
 __all__ = [
     "figure_style",
     "plot_belief_paths",
+    "plot_comparison",
     "plot_counterfactual",
     "plot_counterfactual_summary",
     "plot_dyad_moves",
