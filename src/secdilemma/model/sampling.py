@@ -50,7 +50,10 @@ every time; the main run sampled the settling mode for seeds 1, 2 and 4 and the
 hardening one for seeds 3 and 5, where no pilot chain reached settling (the
 hardening mode has sub-modes of its own). A pilot whose chains all land in one
 mode, with nothing separating them, would go unnoticed, as with any
-multi-chain check.
+multi-chain check. ``fit(..., sampler="smc")`` samples such a posterior by
+tempered sequential Monte Carlo and reports the mass of each mode
+(:mod:`secdilemma.model.smc`); the ``mixture`` variant asks the
+harden-or-settle question as a discrete regime per state instead.
 
 The same ``seed`` (and settings, sampler and library versions) gives the same
 draws, bit for bit.
@@ -64,7 +67,7 @@ import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import arviz_stats as azs
 import numpy as np
@@ -79,7 +82,10 @@ from secdilemma.model.diagnostics import Thresholds, check_fit, warn_if_failed
 from secdilemma.model.io import library_versions, panel_sha256
 from secdilemma.model.variants import Variant, load_variant
 
-Sampler = Literal["nutpie", "pymc"]
+if TYPE_CHECKING:
+    from secdilemma.model.smc import SMCTolerances
+
+Sampler = Literal["nutpie", "pymc", "smc"]
 Init = Literal["jitter", "pilot"]
 Adaptation = Literal["diag", "draw_diag", "low_rank"]
 
@@ -288,7 +294,10 @@ def _multimodality(
             f"standard error {pilot_record['standard_error']}, log masses "
             f"{pilot_record['chain_log_mass']}); every chain started in the heaviest "
             f"(pilot chain {pilot_record['chosen_chain']}), so the draws describe that "
-            "mode only; sample such a posterior with fit(..., sampler='smc')"
+            "mode only; sample such a posterior with fit(..., sampler='smc') (CLI: "
+            "secdilemma fit --sampler smc), which reports the mass of each mode, or fit the "
+            "'mixture' variant, which makes each state's regime a discrete choice and "
+            "marginalises it"
         )
     if main_record is not None and main_record["separated"]:
         failures.append(
@@ -408,11 +417,12 @@ def fit(
     target_accept: float = 0.8,
     belief_method: Method = "op",
     progress_bar: bool = True,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | SMCTolerances | None = None,
     sampler_kwargs: dict[str, Any] | None = None,
     init: Init = "pilot",
     pilot: dict[str, int] | None = None,
     adaptation: Adaptation = "low_rank",
+    modes: Any = None,
 ) -> xr.DataTree:
     """Fit a model variant to a panel and check the sampler's diagnostics.
 
@@ -430,7 +440,15 @@ def fit(
     sampler
         ``"nutpie"`` (default; numba backend) or ``"pymc"``. If nutpie cannot
         be imported or fails to compile the model, PyMC's NUTS is used with a
-        :class:`SamplerFallbackWarning`.
+        :class:`SamplerFallbackWarning`. ``"smc"``: tempered sequential Monte
+        Carlo (:func:`secdilemma.model.smc.fit_smc`, with ``draws`` particles
+        per chain, ``chains`` independent runs, ``cores=1``), for posteriors
+        with separated modes such as ``free`` on the historical panel; it
+        reports the log marginal likelihood and the mass of each mode
+        (``modes``); ``tune``, ``init``, ``pilot`` and ``adaptation`` do not
+        apply, ``target_accept`` is its HMC kernel's, ``thresholds`` takes
+        :class:`~secdilemma.model.smc.SMCTolerances` and ``sampler_kwargs``
+        its settings (:data:`~secdilemma.model.smc.SMC_DEFAULTS`).
     cores
         Chains run in parallel (default: all with nutpie, at most 2 with PyMC).
     target_accept
@@ -466,6 +484,10 @@ def fit(
         covariance, which follow the linear ridges a diagonal cannot (on the
         historical panel ``log delta`` against ``mu_w``, correlation -0.83);
         ``"diag"`` is nutpie's own default. Ignored by PyMC's sampler.
+    modes
+        SMC only: ``{name: expression or callable}``, ``"auto"`` or ``None``
+        (the variant's known split, else a data-driven one;
+        :mod:`secdilemma.model.modes`).
 
     Returns
     -------
@@ -487,8 +509,18 @@ def fit(
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if int(value) != value or value < (1 if name != "tune" else 0):
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    if sampler not in ("nutpie", "pymc"):
-        raise ValueError(f"sampler: expected 'nutpie' or 'pymc', got {sampler!r}")
+    if sampler not in ("nutpie", "pymc", "smc"):
+        raise ValueError(f"sampler: expected 'nutpie', 'pymc' or 'smc', got {sampler!r}")
+    if sampler == "smc":
+        from secdilemma.model.smc import fit_smc
+
+        return fit_smc(
+            panel, variant, draws=draws, chains=chains, seed=seed, cores=cores,
+            target_accept=target_accept, belief_method=belief_method, progress_bar=progress_bar,
+            tolerances=thresholds, sampler_kwargs=sampler_kwargs, modes=modes,
+        )  # fmt: skip
+    if modes is not None:
+        raise ValueError("modes: only an SMC fit (sampler='smc') reports the mass of modes")
     if init not in ("jitter", "pilot"):
         raise ValueError(f"init: expected 'jitter' or 'pilot', got {init!r}")
     if adaptation not in ("diag", "draw_diag", "low_rank"):
