@@ -53,7 +53,13 @@ def fit_command(
     tune: Annotated[int, typer.Option(min=0, help="Warm-up draws per chain.")] = 1000,
     chains: Annotated[int, typer.Option(min=1, help="Number of chains.")] = 4,
     seed: Annotated[int, typer.Option(help="Sampler seed (same seed, same draws).")] = 0,
-    sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
+    sampler: Annotated[
+        str,
+        typer.Option(
+            help="nutpie (default), pymc, or smc: tempered SMC, --draws particles per chain, "
+            "reports the log marginal likelihood and the mass of each mode."
+        ),
+    ] = "nutpie",
     target_accept: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Target acceptance rate.")
     ] = 0.8,
@@ -68,6 +74,23 @@ def fit_command(
         str,
         typer.Option(help="nutpie mass-matrix adaptation: low_rank (default), diag or draw_diag."),
     ] = "low_rank",
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="SMC: a mode as NAME=EXPRESSION, e.g. 'hardening=mu_w < -0.8' (repeat for "
+            "each); default: the variant's known split, else a data-driven one."
+        ),
+    ] = None,
+    smc_threshold: Annotated[
+        float | None,
+        typer.Option(min=0.01, max=0.99, help="SMC: ESS share kept per tempering stage."),
+    ] = None,
+    hmc_iters: Annotated[
+        int | None, typer.Option(min=1, help="SMC: HMC iterations per stage.")
+    ] = None,
+    leapfrog: Annotated[
+        int | None, typer.Option(min=1, help="SMC: mean leapfrog steps per HMC iteration.")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show sampling progress.")] = True,
 ) -> None:
     """Fit a model variant (DESIGN §4), check its diagnostics and save the posterior.
@@ -88,18 +111,43 @@ def fit_command(
         raise typer.BadParameter(
             f"expected low_rank, diag or draw_diag, got {adaptation!r}", param_hint="--adaptation"
         )
-    if sampler not in ("nutpie", "pymc"):
+    if sampler not in ("nutpie", "pymc", "smc"):
         raise typer.BadParameter(
-            f"expected nutpie or pymc, got {sampler!r}", param_hint="--sampler"
+            f"expected nutpie, pymc or smc, got {sampler!r}", param_hint="--sampler"
+        )
+    smc_options = {"threshold": smc_threshold, "hmc_iters": hmc_iters, "leapfrog": leapfrog}
+    smc_options = {k: v for k, v in smc_options.items() if v is not None}
+    modes = None
+    if mode:
+        if sampler != "smc":
+            raise typer.BadParameter("modes are reported by --sampler smc", param_hint="--mode")
+        modes = {}
+        for item in mode:
+            name, sep, expression = item.partition("=")
+            if not sep or not name.strip() or not expression.strip():
+                raise typer.BadParameter(
+                    f"expected NAME=EXPRESSION, got {item!r}", param_hint="--mode"
+                )
+            modes[name.strip()] = expression.strip()
+    if smc_options and sampler != "smc":
+        raise typer.BadParameter(
+            "--smc-threshold, --hmc-iters and --leapfrog apply to --sampler smc",
+            param_hint="--sampler",
         )
     try:
         data = load_panel(panel, dyads)
     except (ValueError, KeyError) as err:
         raise typer.BadParameter(str(err), param_hint="--dyads/--panel") from None
+    plan = (
+        f"{chains} SMC chains x {draws} particles"
+        if sampler == "smc"
+        else f"{chains} chains x ({tune} tune + {draws} draws)"
+    )
     typer.echo(
         f"fitting variant {spec.name!r} to {data.sizes['dyad']} dyads x "
-        f"{data.sizes['year']} years: {chains} chains x ({tune} tune + {draws} draws)"
+        f"{data.sizes['year']} years: {plan}"
     )
+    extra = {"modes": modes, "sampler_kwargs": smc_options} if sampler == "smc" else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitDiagnosticsWarning)
         result = fit(
@@ -114,13 +162,19 @@ def fit_command(
             progress_bar=progress,
             init=init,  # type: ignore[arg-type]
             adaptation=adaptation,  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
         )
     for w in caught:
         if not issubclass(w.category, FitDiagnosticsWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     path = save_fit(result, out)
     diagnostics = fit_diagnostics(result)
-    typer.echo(diagnostics.summary())
+    if sampler == "smc":
+        from secdilemma.model.smc import smc_summary
+
+        typer.echo(smc_summary(result))
+    else:
+        typer.echo(diagnostics.summary())
     typer.echo(f"wrote {path}")
     typer.echo(f"wrote {write_manifest(result, path.with_suffix('.json'))}")
     if not diagnostics.ok:
