@@ -55,7 +55,13 @@ def fit_command(
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Sampler seed (same seed, same draws).")
     ] = 0,
-    sampler: Annotated[str, typer.Option(help="nutpie (default) or pymc.")] = "nutpie",
+    sampler: Annotated[
+        str,
+        typer.Option(
+            help="nutpie (default), pymc, or smc: tempered SMC, --draws particles per chain, "
+            "reports the log marginal likelihood and the mass of each mode."
+        ),
+    ] = "nutpie",
     target_accept: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Target acceptance rate.")
     ] = 0.8,
@@ -70,6 +76,23 @@ def fit_command(
         str,
         typer.Option(help="nutpie mass-matrix adaptation: low_rank (default), diag or draw_diag."),
     ] = "low_rank",
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="SMC: a mode as NAME=EXPRESSION, e.g. 'hardening=mu_w < -0.8' (repeat for "
+            "each); default: the variant's known split, else a data-driven one."
+        ),
+    ] = None,
+    smc_threshold: Annotated[
+        float | None,
+        typer.Option(min=0.01, max=0.99, help="SMC: ESS share kept per tempering stage."),
+    ] = None,
+    hmc_iters: Annotated[
+        int | None, typer.Option(min=1, help="SMC: HMC iterations per stage.")
+    ] = None,
+    leapfrog: Annotated[
+        int | None, typer.Option(min=1, help="SMC: mean leapfrog steps per HMC iteration.")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show sampling progress.")] = True,
     overwrite: Annotated[
         bool,
@@ -121,9 +144,28 @@ def fit_command(
         raise typer.BadParameter(
             f"expected low_rank, diag or draw_diag, got {adaptation!r}", param_hint="--adaptation"
         )
-    if sampler not in ("nutpie", "pymc"):
+    if sampler not in ("nutpie", "pymc", "smc"):
         raise typer.BadParameter(
-            f"expected nutpie or pymc, got {sampler!r}", param_hint="--sampler"
+            f"expected nutpie, pymc or smc, got {sampler!r}", param_hint="--sampler"
+        )
+    smc_options = {"threshold": smc_threshold, "hmc_iters": hmc_iters, "leapfrog": leapfrog}
+    smc_options = {k: v for k, v in smc_options.items() if v is not None}
+    modes = None
+    if mode:
+        if sampler != "smc":
+            raise typer.BadParameter("modes are reported by --sampler smc", param_hint="--mode")
+        modes = {}
+        for item in mode:
+            name, sep, expression = item.partition("=")
+            if not sep or not name.strip() or not expression.strip():
+                raise typer.BadParameter(
+                    f"expected NAME=EXPRESSION, got {item!r}", param_hint="--mode"
+                )
+            modes[name.strip()] = expression.strip()
+    if smc_options and sampler != "smc":
+        raise typer.BadParameter(
+            "--smc-threshold, --hmc-iters and --leapfrog apply to --sampler smc",
+            param_hint="--sampler",
         )
     spec = load_variant(variant)
     data = load_panel(panel, dyads)
@@ -133,10 +175,21 @@ def fit_command(
         grouping(data, group_by)  # an unknown attribute fails here, naming the available ones
     inputs = [p for p in (panel, Path(variant)) if p is not None and p.is_file()]
     fit_outputs(out, inputs=inputs, overwrite=overwrite)
+    if sampler == "smc" and (group_by is not None or keep_partial):
+        raise typer.BadParameter(
+            "--group-by and --keep-partial apply to the NUTS samplers (nutpie, pymc)",
+            param_hint="--sampler",
+        )
+    plan = (
+        f"{chains} SMC chains x {draws} particles"
+        if sampler == "smc"
+        else f"{chains} chains x ({tune} tune + {draws} draws)"
+    )
     typer.echo(
         f"fitting variant {spec.name!r} to {data.sizes['dyad']} dyads x "
-        f"{data.sizes['year']} years: {chains} chains x ({tune} tune + {draws} draws)"
+        f"{data.sizes['year']} years: {plan}"
     )
+    extra = {"modes": modes, "sampler_kwargs": smc_options} if sampler == "smc" else {}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FitDiagnosticsWarning)
@@ -158,6 +211,7 @@ def fit_command(
                 keep_partial=keep_partial,
                 group_by=group_by,
                 beliefs=beliefs,
+                **extra,  # type: ignore[arg-type]
             )
     except KeyboardInterrupt as err:
         if not str(err):
@@ -172,7 +226,12 @@ def fit_command(
     from secdilemma.model.io import fit_diagnostics
 
     diagnostics = fit_diagnostics(result)
-    typer.echo(diagnostics.summary())
+    if sampler == "smc":
+        from secdilemma.model.smc import smc_summary
+
+        typer.echo(smc_summary(result))
+    else:
+        typer.echo(diagnostics.summary())
     typer.echo(contraction_summary(fit_contraction(result)))
     typer.echo(f"wrote {path}")
     typer.echo(f"wrote {manifest}")

@@ -5,6 +5,9 @@
 - :mod:`~secdilemma.model.builder`: :func:`build_model`, panel + variant -> ``pymc.Model``;
 - :mod:`~secdilemma.model.sampling`: :func:`fit`, sampling with nutpie (PyMC fallback),
   and :class:`CompiledModel`, compiled once and refitted to panels of one shape;
+- :mod:`~secdilemma.model.smc`: ``fit(..., sampler="smc")``, tempered SMC, every mode
+  with its mass (:func:`smc_record`, :func:`smc_summary`);
+- :mod:`~secdilemma.model.modes`: mode definitions, masses, a data-driven split;
 - :mod:`~secdilemma.model.diagnostics`: divergences, R-hat, ESS, E-BFMI checks;
 - :mod:`~secdilemma.model.io`: :func:`save_fit` / :func:`load_fit` with provenance;
 - :mod:`~secdilemma.model.belief_op`: the belief recursion as a PyTensor graph.
@@ -33,6 +36,10 @@ _WHERE = {
     "CompiledModel": "sampling",
     "FitInterrupted": "sampling",
     "MultimodalPosteriorWarning": "sampling",
+    "SMCTolerances": "smc",
+    "smc_record": "smc",
+    "smc_summary": "smc",
+    "mode_masses": "modes",
     "fit": "sampling",
     "Variant": "variants",
     "VariantError": "variants",

@@ -50,7 +50,10 @@ every time; the main run sampled the settling mode for seeds 1, 2 and 4 and the
 hardening one for seeds 3 and 5, where no pilot chain reached settling (the
 hardening mode has sub-modes of its own). A pilot whose chains all land in one
 mode, with nothing separating them, would go unnoticed, as with any
-multi-chain check.
+multi-chain check. ``fit(..., sampler="smc")`` samples such a posterior by
+tempered sequential Monte Carlo and reports the mass of each mode
+(:mod:`secdilemma.model.smc`); the ``mixture`` variant asks the
+harden-or-settle question as a discrete regime per state instead.
 
 The same ``seed`` (and settings, sampler and library versions) gives the same
 draws, bit for bit, on a cold or a warm compile cache (models are compiled
@@ -88,7 +91,7 @@ import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import arviz_stats as azs
 import numpy as np
@@ -106,7 +109,10 @@ from secdilemma.model.io import library_versions, panel_sha256
 from secdilemma.model.variants import Variant, load_variant
 from secdilemma.panel import grouping
 
-Sampler = Literal["nutpie", "pymc"]
+if TYPE_CHECKING:
+    from secdilemma.model.smc import SMCTolerances
+
+Sampler = Literal["nutpie", "pymc", "smc"]
 Init = Literal["jitter", "pilot"]
 Adaptation = Literal["diag", "draw_diag", "low_rank"]
 
@@ -360,7 +366,10 @@ def _multimodality(
             f"standard error {pilot_record['standard_error']}, log masses "
             f"{pilot_record['chain_log_mass']}); every chain started in the heaviest "
             f"(pilot chain {pilot_record['chosen_chain']}), so the draws describe that "
-            "mode only; sample such a posterior with fit(..., sampler='smc')"
+            "mode only; sample such a posterior with fit(..., sampler='smc') (CLI: "
+            "secdilemma fit --sampler smc), which reports the mass of each mode, or fit the "
+            "'mixture' variant, which makes each state's regime a discrete choice and "
+            "marginalises it"
         )
     if main_record is not None and main_record["separated"]:
         failures.append(
@@ -545,8 +554,8 @@ def _check_settings(
     seed = check_seed(seed)
     if not 0 < target_accept < 1:
         raise ValueError(f"target_accept: must lie in (0, 1), got {target_accept!r}")
-    if sampler not in ("nutpie", "pymc"):
-        raise ValueError(f"sampler: expected 'nutpie' or 'pymc', got {sampler!r}")
+    if sampler not in ("nutpie", "pymc", "smc"):
+        raise ValueError(f"sampler: expected 'nutpie', 'pymc' or 'smc', got {sampler!r}")
     if init not in ("jitter", "pilot"):
         raise ValueError(f"init: expected 'jitter' or 'pilot', got {init!r}")
     if adaptation not in ("diag", "draw_diag", "low_rank"):
@@ -691,7 +700,7 @@ def fit(
     target_accept: float = 0.8,
     belief_method: Method = "op",
     progress_bar: bool = True,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | SMCTolerances | None = None,
     sampler_kwargs: dict[str, Any] | None = None,
     init: Init = "pilot",
     pilot: dict[str, int] | None = None,
@@ -699,6 +708,7 @@ def fit(
     keep_partial: bool = False,
     group_by: str | None = None,
     beliefs: bool = True,
+    modes: Any = None,
 ) -> xr.DataTree:
     """Fit a model variant to a panel and check the sampler's diagnostics.
 
@@ -717,7 +727,15 @@ def fit(
     sampler
         ``"nutpie"`` (default; numba backend) or ``"pymc"``. If nutpie cannot
         be imported or fails to compile the model, PyMC's NUTS is used with a
-        :class:`SamplerFallbackWarning`.
+        :class:`SamplerFallbackWarning`. ``"smc"``: tempered sequential Monte
+        Carlo (:func:`secdilemma.model.smc.fit_smc`, with ``draws`` particles
+        per chain, ``chains`` independent runs, ``cores=1``), for posteriors
+        with separated modes such as ``free`` on the historical panel; it
+        reports the log marginal likelihood and the mass of each mode
+        (``modes``); ``tune``, ``init``, ``pilot`` and ``adaptation`` do not
+        apply, ``target_accept`` is its HMC kernel's, ``thresholds`` takes
+        :class:`~secdilemma.model.smc.SMCTolerances` and ``sampler_kwargs``
+        its settings (:data:`~secdilemma.model.smc.SMC_DEFAULTS`).
     cores
         Chains run in parallel (default: all with nutpie, at most 2 with PyMC).
     target_accept
@@ -765,6 +783,10 @@ def fit(
         Record the belief paths per draw (``posterior.belief``); pass
         ``False`` for large panels (the paths are recomputed from the
         parameters by :mod:`secdilemma.analysis` when needed).
+    modes
+        SMC only: ``{name: expression or callable}``, ``"auto"`` or ``None``
+        (the variant's known split, else a data-driven one;
+        :mod:`secdilemma.model.modes`).
 
     Returns
     -------
@@ -796,6 +818,21 @@ def fit(
         draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
         sampler=sampler, init=init, adaptation=adaptation, sampler_kwargs=sampler_kwargs,
     )  # fmt: skip
+    if sampler == "smc":
+        if group_by is not None or keep_partial or not beliefs:
+            raise ValueError(
+                "group_by, keep_partial and beliefs=False apply to the NUTS samplers "
+                "(nutpie, pymc), not to sampler='smc'"
+            )
+        from secdilemma.model.smc import fit_smc
+
+        return fit_smc(
+            panel, variant, draws=draws, chains=chains, seed=seed, cores=cores,
+            target_accept=target_accept, belief_method=belief_method, progress_bar=progress_bar,
+            tolerances=thresholds, sampler_kwargs=sampler_kwargs, modes=modes,
+        )  # fmt: skip
+    if modes is not None:
+        raise ValueError("modes: only an SMC fit (sampler='smc') reports the mass of modes")
     pilot_settings = {**PILOT_DEFAULTS, **(pilot or {})} if init == "pilot" else None
     variant = load_variant(variant)
     started = time.perf_counter()
