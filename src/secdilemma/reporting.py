@@ -126,7 +126,11 @@ class Comparison:
 
 
 def markdown_table(table: pd.DataFrame, *, digits: int = 3) -> str:
-    """A table as GitHub Markdown (floats to ``digits`` significant places, NaN as blank)."""
+    """A table as GitHub Markdown, NaN as blank.
+
+    Floats are written to ``digits`` significant places, and with one decimal
+    from ``10**digits`` on (an elpd reads -2131.5, not -2.13e+03).
+    """
 
     def cell(value: Any) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -136,6 +140,8 @@ def markdown_table(table: pd.DataFrame, *, digits: int = 3) -> str:
         if isinstance(value, (bool, np.bool_)):
             return "yes" if value else "no"
         if isinstance(value, (float, np.floating)):
+            if abs(float(value)) >= 10**digits:
+                return f"{float(value):.1f}"
             return f"{float(value):.{digits}g}"
         return str(value).replace("|", "\\|").replace("\n", " ")
 
