@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
@@ -61,7 +62,11 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="JSON file for the record")
     args = parser.parse_args()
     panel = load_dyads(panel="rivalries")
-    record = {"variant": args.variant, "group_by": args.group_by, "dyads": panel.sizes["dyad"]}
+    record = {"variant": args.variant, "group_by": args.group_by, "dyads": panel.sizes["dyad"],
+              "years": panel.sizes["year"], "draws": args.draws, "tune": args.tune,
+              "chains": args.chains, "seed": args.seed,
+              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "load_average_start": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     record["gradient_ms"] = gradient_ms(panel, args.variant, args.group_by)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -81,6 +86,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = save_fit(result, Path(folder) / "population.nc")
         record["file_mb"] = round(path.stat().st_size / 2**20, 1)
+        path = save_fit(result, Path(folder) / "population_compact.nc", compact=True)
+        record["file_mb_compact"] = round(path.stat().st_size / 2**20, 1)
+    record["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     posterior = result["posterior"].to_dataset()
     shared = [
         name for name, da in posterior.data_vars.items()
