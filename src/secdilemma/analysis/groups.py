@@ -85,7 +85,7 @@ def _flat(values: xr.DataArray, *dims: str) -> NDArray[np.float64]:
     return array.reshape(-1, *array.shape[2:])
 
 
-def _fit_group_by(fit: xr.DataTree) -> str | None:
+def fit_group_by(fit: xr.DataTree) -> str | None:
     """The dyad attribute a fit's shares are grouped by (``None`` if not grouped)."""
     posterior = fit[schema.POSTERIOR]
     if RHO_GROUP not in posterior.data_vars:
@@ -154,7 +154,7 @@ def group_shares(
     else:
         states = tuple(("side 0", "side 1") for _ in dyads)
     p = _flat(posterior[schema.P_MISPLACED], schema.DYAD, schema.SIDE)
-    own = _fit_group_by(fit)
+    own = fit_group_by(fit)
     if own is not None:
         if group_by is not None and group_by != own:
             raise ValueError(
@@ -235,4 +235,4 @@ def group_table(shares: GroupShares) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["GroupShares", "group_shares", "group_table"]
+__all__ = ["GroupShares", "fit_group_by", "group_shares", "group_table"]
