@@ -158,6 +158,15 @@ def test_report_reuses_a_matching_reference_and_writes_everything(
         (["--variants", "mixture,nonsense"], ["nonsense"]),
         (["--panel", "absent.nc"], ["absent.nc"]),
         (["--fit", "absent.nc"], ["absent.nc"]),
+        # issue 12: the population report's input
+        (["--panel", "nonsense"], ["panel nonsense", "bundled panel (dyads, rivalries)"]),
+        (
+            ["--panel", "rivalries", "--group-by", "continent"],
+            ["--group-by", "'continent'", "available: ['region', 'rivalry_type'"],
+        ),
+        (["--group-by", "region"], ["--group-by", "'region'", "available: none"]),
+        (["--panel", "rivalries", "--update-references"], ["--update-references", "historical"]),
+        (["--robustness", "--codings", "nmc-7"], ["--codings", "nmc-7", "sipri-10"]),
     ],
 )
 def test_report_refuses_bad_input_before_any_work(tmp_path, no_sampling, args, fragments):
@@ -249,3 +258,59 @@ def test_reference_paths_live_in_the_repository():
     from secdilemma.reference import reference_folder
 
     assert reference_folder() == Path(__file__).resolve().parents[1] / "models"
+
+
+def test_robustness_refuses_a_custom_panel(sim_panel, tmp_path, no_sampling):
+    # The codings are defined for the bundled panels only (issue 12).
+    path = tmp_path / "custom.nc"
+    sim_panel.to_netcdf(path)
+    out = tmp_path / "build"
+    result = runner.invoke(app, ["report", "--out", str(out), "--panel", str(path), "--robustness"])
+    _one_line_error(result, "--robustness", "bundled panels only", str(path))
+    assert not out.exists()
+
+
+def test_report_on_the_population_by_region_end_to_end(tmp_path):
+    # issue 12: `report --panel rivalries --group-by region` on three rivalries (two
+    # regions), two variants, tiny settings: fits without stored beliefs, named apart
+    # from the references; PSIS-LOO only, said so; the group section, table and figure.
+    out, models = tmp_path / "build", tmp_path / "models"
+    dyads = ["BRA-ARG", "ECU-PER", "GRC-BUL"]
+    args = ["report", "--quick", "--panel", "rivalries", "--group-by", "region",
+            "--dyads", ",".join(dyads), "--variants", "mixture,sensible", "--draws", "50",
+            "--tune", "50", "--chains", "2", "--draws-per-chain", "15", "--no-progress",
+            "--models", str(models), "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "the population; shares by region" in result.output
+    assert not models.exists()  # no reference fit read or written
+    panel = load_dyads(dyads, panel="rivalries")
+    for name in ("mixture", "sensible"):
+        fit = load_fit(out / "fits" / f"{name}_rivalries_by_region.nc", panel)
+        assert "belief" not in fit["posterior"] and "pi_group" in fit["posterior"]
+        assert json.loads(fit.attrs["sampler"])["beliefs"] is False
+    text = (out / "report.md").read_text()
+    assert "The whole population" in text
+    assert "On the population the comparison is PSIS-LOO only" in text
+    section = text.split("## P(misplaced certainty) by group")[1].split("\n## ")[0]
+    assert "| region | n_dyads | rho_mean | rho_q05 | rho_q95 |" in section
+    assert "| South America | 2 |" in section and "| Southeast Europe | 1 |" in section
+    assert "figures/misplaced_by_group.png" in section
+    for suffix in (".png", ".pdf"):
+        assert (out / "figures" / f"misplaced_by_group{suffix}").stat().st_size > 0
+    groups = (out / "tables" / "groups.csv").read_text().splitlines()
+    assert groups[0].startswith("group,n_dyads,rho_mean") and len(groups) == 3
+    # The comparison names the dyads with Pareto k > 0.7 (from the per-dyad table).
+    import pandas as pd
+
+    per_dyad = pd.read_csv(out / "tables" / "dyads.csv")
+    high = per_dyad.loc[per_dyad["max_pareto_k"] > 0.7, "dyad"].tolist()
+    if high:
+        note = text.split("Pareto k > 0.7 for ")[1].split("\n")[0]
+        assert all(d in note for d in high), (high, note)
+        assert "pass --kfold to refit them" in note
+    else:
+        assert "Every Pareto k is at most 0.7." in text
+    # Figures with one panel per dyad are left out for the population, and said so.
+    assert not (out / "figures" / "mixture" / "belief_paths.png").exists()
+    assert "Left out for the population" in text

@@ -118,6 +118,11 @@ def load_panel(
         data = load_dyads(names, panel=str(panel))
     else:
         path = Path(panel)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"panel {path}: no such file or folder, and not the name of a bundled panel "
+                f"({', '.join(BUNDLED_PANELS)})"
+            )
         if path.is_dir():
             path = path / PANEL_CSV
         if path.suffix.lower() == ".csv":
