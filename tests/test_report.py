@@ -314,3 +314,41 @@ def test_report_on_the_population_by_region_end_to_end(tmp_path):
     # Figures with one panel per dyad are left out for the population, and said so.
     assert not (out / "figures" / "mixture" / "belief_paths.png").exists()
     assert "Left out for the population" in text
+
+
+def test_report_robustness_to_the_coding_end_to_end(tmp_path):
+    # issue 12 (5a/5b): two dyads, two variants, tiny settings; the bundled coding and
+    # one SIPRI coding, which keeps only the SIPRI-covered dyad (ISR-SYR is not).
+    import pandas as pd
+
+    from secdilemma.reporting import SE_MULTIPLE
+
+    out = tmp_path / "build"
+    args = ["report", "--quick", "--dyads", "USA-RUS,ISR-SYR", "--variants",
+            "sensible,misplaced_certainty", "--draws", "50", "--tune", "50", "--chains", "2",
+            "--draws-per-chain", "10", "--no-progress", "--models", str(tmp_path / "models"),
+            "--robustness", "--codings", "sipri-5", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "tables" / "robustness.csv", keep_default_na=False)
+    assert list(table["coding"]) == ["nmc-5", "sipri-5"]  # one row per coding
+    assert list(table["n_dyads"]) == [2, 1]
+    assert table["dyads"].iloc[1] == "SIPRI-covered dyads only; left out: ISR-SYR"
+    assert (out / "tables" / "robustness.md").read_text().startswith("| coding | n_dyads |")
+    # The bundled row is the report's own (PSIS-LOO under --quick) comparison.
+    comparison = pd.read_csv(out / "tables" / "comparison.csv")
+    best, runner_up = comparison["variant"].iloc[:2]
+    bundled = table.iloc[0]
+    assert (bundled["best"], bundled["runner_up"]) == (best, runner_up)
+    assert float(bundled["elpd_diff"]) == pytest.approx(-comparison["elpd_diff"].iloc[1])
+    assert float(bundled["se"]) == pytest.approx(comparison["dse"].iloc[1])
+    assert float(bundled["weight"]) == pytest.approx(comparison["weight"].iloc[0])
+    # Each verdict follows from its row's numbers; same_verdict from the verdicts.
+    for row in table.itertuples():
+        decided = float(row.elpd_diff) > SE_MULTIPLE * float(row.se)
+        assert row.verdict == (row.best if decided else "no verdict")
+        assert str(row.same_verdict) == str(row.verdict == bundled["verdict"])
+    text = (out / "report.md").read_text()
+    assert "## Robustness to the coding" in text
+    assert "Under the bundled coding (nmc-5) the comparison gives" in text
+    assert "PSIS-LOO only (no K-fold refits)" in text.split("## Robustness to the coding")[1]
