@@ -13,7 +13,8 @@ whether the verdict depends on how the moves were coded. One table
   the difference), ``weight`` (stacking weight of the best);
 - ``verdict``: the best model's name where the difference exceeds
   :data:`secdilemma.reporting.SE_MULTIPLE` standard errors, else
-  ``no verdict`` (the report's rule); ``same_verdict``: whether it is the
+  ``no verdict`` (the report's rule; always ``no verdict`` on a single dyad,
+  whose difference has no standard error); ``same_verdict``: whether it is the
   verdict under the bundled coding ``nmc-5`` (computed in the same way).
 
 To keep it affordable the comparison is PSIS-LOO only (no K-fold refits),
@@ -215,7 +216,8 @@ def coding_robustness(
                 "runner_up": runner["other"],
                 "elpd_diff": runner["difference"],
                 "se": runner["se"],
-                "verdict": best if runner["decided"] else "no verdict",
+                # One dyad has no standard error of a difference (se 0): no verdict.
+                "verdict": best if runner["decided"] and len(keep) > 1 else "no verdict",
             }
         else:
             row["verdict"] = "one model: no comparison"
