@@ -8,6 +8,9 @@
 - :func:`report`: the main job (``make run``, ``secdilemma report``): the
   variants fitted (or their reference fits reused), compared, checked against
   history, history rerun with sensible beliefs; figures, tables, ``report.md``;
+  also on the whole population (``panel="rivalries"``, :func:`is_population`),
+  with shares by group (``group_by``) and P(misplaced certainty) by group, and,
+  with ``robustness``, the comparison under each coding (:mod:`secdilemma.robustness`);
 - :func:`demo`: the spiral simulated, the historical dyads drawn and ``free``
   fitted.
 
