@@ -121,6 +121,6 @@ def plot_misplaced_by_group(
                          label=f"p_misplaced of side {s} (mean, 90 %)") for s in (0, 1)],
         ]  # fmt: skip
         fig.legend(handles=handles, loc="outside lower center", ncol=1, frameon=False, fontsize=7)
-        what = "by group" if shares.grouped else f"by {shares.attribute} (population rho)"
-        ax.set_title(title or f"P(misplaced certainty) {what} and per dyad")
+        what = "" if shares.grouped else " (one population rho)"
+        fig.suptitle(title or f"P(misplaced certainty) by {shares.attribute}{what}")
     return fig
