@@ -100,3 +100,26 @@ def small_mixture_fit(small_regime_panel):
         warnings.simplefilter("ignore")  # its diagnostics are on record in its attrs
         return fit(small_regime_panel, "mixture", draws=300, tune=300, chains=2, seed=1,
                    progress_bar=False)  # fmt: skip
+
+
+GROUP_REGIONS = ["Europe", "Asia", "Europe", "Asia", "Americas", "Europe"]
+"""Regions of the six dyads of :func:`grouped_panel` (three groups, one of a single dyad)."""
+
+
+@pytest.fixture(scope="session")
+def grouped_panel():
+    """Six simulated dyads under misplaced certainty with a ``region`` coord to group by."""
+    panel = simulate_dyads(len(GROUP_REGIONS), 25, beliefs="misplaced_certainty", seed=3)
+    return panel.assign_coords(region=("dyad", GROUP_REGIONS))
+
+
+@pytest.fixture(scope="session")
+def small_grouped_fit(grouped_panel):
+    """``mixture`` with ``rho``, ``pi`` by region and no stored beliefs (issue 12); tiny
+    settings (2 x (50 + 50), ~40 s): a real fit's structure, not a converged posterior."""
+    from secdilemma.model.sampling import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its diagnostics are on record in its attrs
+        return fit(grouped_panel, "mixture", draws=50, tune=50, chains=2, seed=1,
+                   group_by="region", beliefs=False, progress_bar=False)  # fmt: skip

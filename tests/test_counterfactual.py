@@ -160,3 +160,23 @@ def test_a_fit_from_another_panel_is_refused(spiral):
     short = xr.DataArray(np.zeros((1, 3)), dims=("chain", "draw"))  # not the fit's draws
     with pytest.raises(ValueError, match="beliefs: l0 lacks some of the fit's chains or draws"):
         counterfactual(fit, "sim0000", side=0, beliefs={"l0": short, "w": 1.0, "s": 1.0})
+
+
+def test_one_dyad_of_a_grouped_fit_keeps_its_own_groups_shares(small_grouped_fit, grouped_panel):
+    # Grouped shares are per dyad (issue 12): the draws of one dyad carry that dyad's pi
+    # and configuration prior, so its likelihood equals its slice of the whole panel's,
+    # and a counterfactual of a grouped fit without stored beliefs runs.
+    from secdilemma.analysis.draws import read_fit
+    from secdilemma.analysis.likelihood import likelihood
+
+    draws = read_fit(small_grouped_fit, max_draws=10, seed=2, panel=grouped_panel)
+    whole = likelihood(draws)
+    for d in (1, 4):
+        one = draws.select_dyads([d])
+        np.testing.assert_array_equal(one.pi, draws.pi[:, :, [d]])
+        np.testing.assert_array_equal(one.log_prior, draws.log_prior[:, :, [d]])
+        np.testing.assert_allclose(likelihood(one).config_ll, whole.config_ll[:, :, [d]])
+    cf = counterfactual(small_grouped_fit, "sim0004", side=0, beliefs="sensible", max_draws=10,
+                        seed=2, panel=grouped_panel)  # fmt: skip
+    change = cf["generative"]["escalation_change"].values
+    assert change.shape == (2, 10) and np.isfinite(change).all()

@@ -158,6 +158,15 @@ def test_report_reuses_a_matching_reference_and_writes_everything(
         (["--variants", "mixture,nonsense"], ["nonsense"]),
         (["--panel", "absent.nc"], ["absent.nc"]),
         (["--fit", "absent.nc"], ["absent.nc"]),
+        # issue 12: the population report's input
+        (["--panel", "nonsense"], ["panel nonsense", "bundled panel (dyads, rivalries)"]),
+        (
+            ["--panel", "rivalries", "--group-by", "continent"],
+            ["--group-by", "'continent'", "available: ['region', 'rivalry_type'"],
+        ),
+        (["--group-by", "region"], ["--group-by", "'region'", "available: none"]),
+        (["--panel", "rivalries", "--update-references"], ["--update-references", "historical"]),
+        (["--robustness", "--codings", "nmc-7"], ["--codings", "nmc-7", "sipri-10"]),
     ],
 )
 def test_report_refuses_bad_input_before_any_work(tmp_path, no_sampling, args, fragments):
@@ -249,3 +258,98 @@ def test_reference_paths_live_in_the_repository():
     from secdilemma.reference import reference_folder
 
     assert reference_folder() == Path(__file__).resolve().parents[1] / "models"
+
+
+def test_robustness_refuses_a_custom_panel(sim_panel, tmp_path, no_sampling):
+    # The codings are defined for the bundled panels only (issue 12).
+    path = tmp_path / "custom.nc"
+    sim_panel.to_netcdf(path)
+    out = tmp_path / "build"
+    result = runner.invoke(app, ["report", "--out", str(out), "--panel", str(path), "--robustness"])
+    _one_line_error(result, "--robustness", "bundled panels only", str(path))
+    assert not out.exists()
+
+
+def test_report_on_the_population_by_region_end_to_end(tmp_path):
+    # issue 12: `report --panel rivalries --group-by region` on three rivalries (two
+    # regions), two variants, tiny settings: fits without stored beliefs, named apart
+    # from the references; PSIS-LOO only, said so; the group section, table and figure.
+    out, models = tmp_path / "build", tmp_path / "models"
+    dyads = ["BRA-ARG", "ECU-PER", "GRC-BUL"]
+    args = ["report", "--quick", "--panel", "rivalries", "--group-by", "region",
+            "--dyads", ",".join(dyads), "--variants", "mixture,sensible", "--draws", "50",
+            "--tune", "50", "--chains", "2", "--draws-per-chain", "15", "--no-progress",
+            "--models", str(models), "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "the population; shares by region" in result.output
+    assert not models.exists()  # no reference fit read or written
+    panel = load_dyads(dyads, panel="rivalries")
+    for name in ("mixture", "sensible"):
+        fit = load_fit(out / "fits" / f"{name}_rivalries_by_region.nc", panel)
+        assert "belief" not in fit["posterior"] and "pi_group" in fit["posterior"]
+        assert json.loads(fit.attrs["sampler"])["beliefs"] is False
+    text = (out / "report.md").read_text()
+    assert "The whole population" in text
+    assert "On the population the comparison is PSIS-LOO only" in text
+    section = text.split("## P(misplaced certainty) by group")[1].split("\n## ")[0]
+    assert "| region | n_dyads | rho_mean | rho_q05 | rho_q95 |" in section
+    assert "| South America | 2 |" in section and "| Southeast Europe | 1 |" in section
+    assert "figures/misplaced_by_group.png" in section
+    for suffix in (".png", ".pdf"):
+        assert (out / "figures" / f"misplaced_by_group{suffix}").stat().st_size > 0
+    groups = (out / "tables" / "groups.csv").read_text().splitlines()
+    assert groups[0].startswith("group,n_dyads,rho_mean") and len(groups) == 3
+    # The comparison names the dyads with Pareto k > 0.7 (from the per-dyad table).
+    import pandas as pd
+
+    per_dyad = pd.read_csv(out / "tables" / "dyads.csv")
+    high = per_dyad.loc[per_dyad["max_pareto_k"] > 0.7, "dyad"].tolist()
+    if high:
+        note = text.split("Pareto k > 0.7 for ")[1].split("\n")[0]
+        assert all(d in note for d in high), (high, note)
+        assert "pass --kfold to refit them" in note
+    else:
+        assert "Every Pareto k is at most 0.7." in text
+    # Figures with one panel per dyad are left out for the population, and said so.
+    assert not (out / "figures" / "mixture" / "belief_paths.png").exists()
+    assert "Left out for the population" in text
+
+
+def test_report_robustness_to_the_coding_end_to_end(tmp_path):
+    # issue 12 (5a/5b): two dyads, two variants, tiny settings; the bundled coding and
+    # one SIPRI coding, which keeps only the SIPRI-covered dyad (ISR-SYR is not).
+    import pandas as pd
+
+    from secdilemma.reporting import SE_MULTIPLE
+
+    out = tmp_path / "build"
+    args = ["report", "--quick", "--dyads", "USA-RUS,ISR-SYR", "--variants",
+            "sensible,misplaced_certainty", "--draws", "50", "--tune", "50", "--chains", "2",
+            "--draws-per-chain", "10", "--no-progress", "--models", str(tmp_path / "models"),
+            "--robustness", "--codings", "sipri-5", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "tables" / "robustness.csv", keep_default_na=False)
+    assert list(table["coding"]) == ["nmc-5", "sipri-5"]  # one row per coding
+    assert list(table["n_dyads"]) == [2, 1]
+    assert table["dyads"].iloc[1] == "SIPRI-covered dyads only; left out: ISR-SYR"
+    assert (out / "tables" / "robustness.md").read_text().startswith("| coding | n_dyads |")
+    # The bundled row is the report's own (PSIS-LOO under --quick) comparison.
+    comparison = pd.read_csv(out / "tables" / "comparison.csv")
+    best, runner_up = comparison["variant"].iloc[:2]
+    bundled = table.iloc[0]
+    assert (bundled["best"], bundled["runner_up"]) == (best, runner_up)
+    assert float(bundled["elpd_diff"]) == pytest.approx(-comparison["elpd_diff"].iloc[1])
+    assert float(bundled["se"]) == pytest.approx(comparison["dse"].iloc[1])
+    assert float(bundled["weight"]) == pytest.approx(comparison["weight"].iloc[0])
+    # Each verdict follows from its row's numbers; same_verdict from the verdicts.
+    for row in table.itertuples():
+        # (a single dyad's difference has no standard error: never decided)
+        decided = float(row.elpd_diff) > SE_MULTIPLE * float(row.se) and row.n_dyads > 1
+        assert row.verdict == (row.best if decided else "no verdict")
+        assert str(row.same_verdict) == str(row.verdict == bundled["verdict"])
+    text = (out / "report.md").read_text()
+    assert "## Robustness to the coding" in text
+    assert "Under the bundled coding (nmc-5) the comparison gives" in text
+    assert "PSIS-LOO only (no K-fold refits)" in text.split("## Robustness to the coding")[1]

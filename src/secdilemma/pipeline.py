@@ -8,6 +8,9 @@
 - :func:`report`: the main job (``make run``, ``secdilemma report``): the
   variants fitted (or their reference fits reused), compared, checked against
   history, history rerun with sensible beliefs; figures, tables, ``report.md``;
+  also on the whole population (``panel="rivalries"``, :func:`is_population`),
+  with shares by group (``group_by``) and P(misplaced certainty) by group, and,
+  with ``robustness``, the comparison under each coding (:mod:`secdilemma.robustness`);
 - :func:`demo`: the spiral simulated, the historical dyads drawn and ``free``
   fitted.
 
@@ -33,7 +36,7 @@ import xarray as xr
 
 from secdilemma.core.parameters import check_seed
 from secdilemma.files import OutputPathError, atomic_paths, check_output_path
-from secdilemma.panel import PanelFileError, read_panel
+from secdilemma.panel import PanelError, PanelFileError, read_panel
 
 if TYPE_CHECKING:
     from secdilemma.model.variants import Variant
@@ -118,6 +121,11 @@ def load_panel(
         data = load_dyads(names, panel=str(panel))
     else:
         path = Path(panel)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"panel {path}: no such file or folder, and not the name of a bundled panel "
+                f"({', '.join(BUNDLED_PANELS)})"
+            )
         if path.is_dir():
             path = path / PANEL_CSV
         if path.suffix.lower() == ".csv":
@@ -377,7 +385,47 @@ DRAWS_PER_CHAIN = {False: 250, True: 100}
 belief-path bands: full report, ``--quick``."""
 
 
-def _compare(fits: dict[str, xr.DataTree], kfold: bool, panel: xr.Dataset, seed: int = 0) -> Any:
+POPULATION_PANELS = ("rivalries",)
+"""Bundled panels that are the whole population (Thompson-Dreyer rivalries, issue 12)."""
+
+DISPLAY_GROUPING = "region"
+"""Dyad attribute by which a population report without ``group_by`` shows P(misplaced
+certainty) (the fits' ``rho`` is then one population share, shown once)."""
+
+POPULATION_FIGURES_LEFT_OUT = (
+    "the coded moves, the belief paths, the per-dyad predictive histograms and rootograms, "
+    "and each counterfactual's history"
+)
+"""Figures with one panel per dyad, left out of a population report (110 panels each)."""
+
+
+def is_population(panel: xr.Dataset | str | Path | None, data: xr.Dataset) -> bool:
+    """Whether a report is on the whole population rather than the historical panel.
+
+    That is: the bundled ``rivalries`` panel by name, or any panel of
+    rivalries (one with a ``rivalry_id`` coord).
+    """
+    named = isinstance(panel, (str, Path)) and str(panel) in POPULATION_PANELS
+    return bool(named and not Path(str(panel)).exists()) or "rivalry_id" in data.coords
+
+
+def fit_stem(variant: str, *, population: bool = False, group_by: str | None = None) -> str:
+    """File stem of a report's fit: ``mixture``, ``mixture_rivalries``, ``mixture_by_region`` ...
+
+    A population or grouped fit is named apart from the historical panel's
+    (and from the reference fits ``VARIANT_historical``), so none replaces another.
+    """
+    return variant + ("_rivalries" if population else "") + (f"_by_{group_by}" if group_by else "")
+
+
+def _compare(
+    fits: dict[str, xr.DataTree],
+    kfold: bool,
+    panel: xr.Dataset,
+    seed: int = 0,
+    *,
+    without_kfold: str = "the full report refits them (K-fold)",
+) -> Any:
     """Compare the fits with the dyad as the unit: :func:`secdilemma.compare`, for the report.
 
     PSIS-LOO per dyad (the sum of its two states' terms where a fit has them
@@ -398,6 +446,9 @@ def _compare(fits: dict[str, xr.DataTree], kfold: bool, panel: xr.Dataset, seed:
         need it).
     seed
         Base seed of the refits (:class:`~secdilemma.model.kfold.RefitSettings`).
+    without_kfold
+        Without ``kfold``: what would refit the dyads whose Pareto k exceeds
+        0.7, said in the note that names them.
 
     Returns
     -------
@@ -433,8 +484,7 @@ def _compare(fits: dict[str, xr.DataTree], kfold: bool, panel: xr.Dataset, seed:
             notes.append(
                 f"Pareto k > 0.7 for {len(high)} (model, dyad) pairs ("
                 + ", ".join(f"{r.variant} {r.dyad}" for r in high.itertuples())
-                + "): their PSIS-LOO terms are unreliable; the full report refits them "
-                "(K-fold)."
+                + f"): their PSIS-LOO terms are unreliable; {without_kfold}."
             )
         else:
             notes.append("Every Pareto k is at most 0.7.")
@@ -464,6 +514,10 @@ def report(
     chains: int | None = None,
     seed: int | None = None,
     draws_per_chain: int | None = None,
+    group_by: str | None = None,
+    kfold: bool | None = None,
+    robustness: bool = False,
+    codings: str | Sequence[str] | None = None,
     progress_bar: bool = False,
     echo: Echo | None = None,
 ) -> list[Path]:
@@ -525,10 +579,37 @@ def report(
     draws_per_chain
         Draws per chain behind checks, counterfactuals and bands (default
         :data:`DRAWS_PER_CHAIN`).
+    group_by
+        A categorical dyad attribute of the panel (``region``,
+        ``rivalry_type``, ...; :func:`secdilemma.panel.grouping_attributes`):
+        every fit's shares ``pi`` and ``rho`` vary by its groups, and the
+        report gains a section "P(misplaced certainty) by group". Default none
+        (one population share); a population report then shows the states
+        by :data:`DISPLAY_GROUPING` with the population ``rho`` once.
+    kfold
+        Refit the dyads whose Pareto k exceeds 0.7 (K-fold). Default: yes for a
+        full report on the historical panel; no under ``quick`` and on the
+        population (:func:`is_population`; 110 dyads), where the report names
+        those dyads instead.
+    robustness
+        Also refit the headline comparison under each coding (``codings``) and
+        write ``tables/robustness.{csv,md}``
+        (:func:`secdilemma.robustness.coding_robustness`); bundled panels only.
+    codings
+        The codings of ``robustness`` (default all of
+        :data:`secdilemma.data.codings.CODINGS`; ``nmc-5``, the bundled one, is
+        always included).
     progress_bar
         Show the sampler's progress bars.
     echo
         Progress reporter (``typer.echo`` in the CLI).
+
+    **The population** (``panel="rivalries"``): fits are made without stored
+    belief paths (``beliefs=False``; :mod:`secdilemma.analysis` recomputes
+    them), never reuse the reference fits (those are of the historical panel)
+    and are saved as ``fits/VARIANT_rivalries[_by_ATTRIBUTE].nc`` (:func:`fit_stem`);
+    ``update_references`` is refused. The figures with one panel per dyad
+    (:data:`POPULATION_FIGURES_LEFT_OUT`) are left out, and the report says so.
 
     Returns
     -------
@@ -580,6 +661,28 @@ def report(
             data = data.sel(dyad=chosen)
     else:
         data = load_panel(panel, dyads)
+    population = is_population(panel, data)
+    if group_by is not None:
+        from secdilemma.panel import grouping
+
+        try:
+            grouping(data, group_by)
+        except PanelError as err:
+            raise ValueError(f"--group-by: {err}") from None
+    own_fits = population or group_by is not None
+    if update_references and own_fits:
+        raise ValueError(
+            "--update-references: the reference fits are ungrouped fits of the historical "
+            "panel; a report on the population (--panel rivalries) or with --group-by saves "
+            "its own fits under OUT/fits/"
+        )
+    coding_names: list[str] = []
+    robust_panel = ""
+    if robustness:
+        from secdilemma.robustness import check_codings, robustness_panel
+
+        robust_panel = robustness_panel(panel)
+        coding_names = check_codings(codings)
     models = reference_folder() if models is None else Path(models)
     settings = dict(REFERENCE_SETTINGS)
     if quick and not update_references:  # reference fits are made with the reference settings
@@ -614,8 +717,12 @@ def report(
     _say(
         echo,
         f"report on {data.sizes['dyad']} dyads: {', '.join(specs)} (headline {headline})"
+        + ("; the population" if population else "")
+        + (f"; shares by {group_by}" if group_by else "")
         + ("; quick" if quick else ""),
     )
+    fit_options: dict[str, Any] = {"group_by": group_by, "beliefs": not population}
+    use_kfold = (not quick and not population) if kfold is None else bool(kfold)
 
     from secdilemma.files import staged_folder
 
@@ -636,7 +743,7 @@ def report(
                 _say(echo, f"{step}: using the given fit {path}")
                 continue
             reuse = None
-            if not refit:
+            if not refit and not own_fits:
                 reuse = find_reusable(
                     reference_path(name, models), panel=data, variant=spec, settings=acceptable
                 )
@@ -650,17 +757,21 @@ def report(
                     continue
             _say(echo, f"{step}: fitting, {describe_settings(settings)} ...")
             t0 = time.perf_counter()
-            fit = _fit_quietly(data, spec, settings, progress_bar)
+            fit = _fit_quietly(data, spec, settings, progress_bar, **fit_options)
             status = "passed" if fit.attrs.get("diagnostics_ok") else "FAILED (flagged)"
             _say(echo, f"{step}: fitted in {time.perf_counter() - t0:.0f} s; diagnostics {status}")
-            target = out / "fits" / f"{name}.nc"
-            save_fit_with_manifest(fit, stage / "fits" / f"{name}.nc", compact=True)
+            stem = fit_stem(name, population=population, group_by=group_by)
+            target = out / "fits" / f"{stem}.nc"
+            save_fit_with_manifest(fit, stage / "fits" / f"{stem}.nc", compact=True)
             written += [target, target.with_suffix(".json")]
             if update_references:
                 ref = reference_path(name, models)
                 save_fit_with_manifest(fit, ref, compact=True)
                 _say(echo, f"{step}: saved as the reference fit {ref}")
-            why = "refit requested" if reuse is None else "; ".join(reuse.reasons)
+            if own_fits:
+                why = "the reference fits are ungrouped fits of the historical panel"
+            else:
+                why = "refit requested" if reuse is None else "; ".join(reuse.reasons)
             records.append(
                 FitRecord(
                     name, fit, "fitted", target, f"fitted by this run ({why})", _settings(fit)
@@ -672,9 +783,23 @@ def report(
         _say(
             echo,
             "[compare] PSIS-LOO by dyad"
-            + (" (quick: no K-fold)" if quick else "; K-fold refits where Pareto k > 0.7"),
+            + ("; K-fold refits where Pareto k > 0.7" if use_kfold else " (no K-fold)"),
         )
-        comparison = _compare(fitted, kfold=not quick, panel=data, seed=settings["seed"])
+        hint = (
+            "pass --kfold to refit them (K-fold: one refit per dyad and model, costly on the "
+            "population)"
+            if population
+            else "the full report refits them (K-fold)"
+        )
+        comparison = _compare(
+            fitted, kfold=use_kfold, panel=data, seed=settings["seed"], without_kfold=hint
+        )
+        if population and not use_kfold:
+            comparison.notes.insert(
+                0,
+                "On the population the comparison is PSIS-LOO only: K-fold refits of its dyads "
+                "would be far too costly (pass --kfold to refit those with Pareto k > 0.7).",
+            )
 
         # 3. Predictive checks.
         import pandas as pd
@@ -710,7 +835,37 @@ def report(
                                    seed=settings["seed"], panel=data)
                 )  # fmt: skip
 
-        # 5. Tables, figures, report.
+        # 5. P(misplaced certainty) by group (issue 12).
+        from secdilemma.analysis.groups import fit_group_by, group_shares, group_table
+        from secdilemma.model import schema
+        from secdilemma.panel import grouping_attributes
+
+        shares = None
+        own_group = fit_group_by(head)
+        shown_by = group_by or own_group
+        if shown_by is None and population and DISPLAY_GROUPING in grouping_attributes(data):
+            shown_by = DISPLAY_GROUPING
+        if schema.P_MISPLACED in head[schema.POSTERIOR] and (shown_by or own_group):
+            shares = group_shares(head, data, None if own_group else shown_by)
+
+        # 6. Robustness to the coding.
+        robust = None
+        if robustness:
+            from secdilemma.robustness import coding_robustness
+
+            robust = coding_robustness(
+                robust_panel,
+                [str(d) for d in data["dyad"].values],
+                specs,
+                settings,
+                codings=coding_names,
+                bundled=fitted,
+                fit_options=fit_options,
+                progress_bar=progress_bar,
+                echo=echo,
+            )
+
+        # 7. Tables, figures, report.
         from secdilemma import reporting
 
         tables_out = {
@@ -721,6 +876,10 @@ def report(
             "counterfactuals": reporting.counterfactual_table(trees),
             "diagnostics": reporting.diagnostics_table(records),
         }
+        if shares is not None:
+            tables_out["groups"] = group_table(shares)
+        if robust is not None:
+            tables_out["robustness"] = robust.table
         for path in reporting.write_tables(tables_out, stage / "tables"):
             written.append(out / path.relative_to(stage))
         for name, table in (("ppc", ppc), ("contraction", reporting.contraction_table(records))):
@@ -738,7 +897,18 @@ def report(
             settings["seed"],
             quick,
             echo,
+            population=population,
         )
+        if shares is not None:
+            import matplotlib.pyplot as plt
+
+            from secdilemma.plotting import plot_misplaced_by_group, save_figure
+
+            _say(echo, f"[figures] {headline}: P(misplaced certainty) by {shares.attribute}")
+            figure = plot_misplaced_by_group(head, data, None if own_group else shown_by)
+            for path in save_figure(figure, stage / "figures" / "misplaced_by_group"):
+                written.append(out / path.relative_to(stage))
+            plt.close(figure)
         relative = [str(p.relative_to(out)) for p in written] + ["report.md"]
         text = reporting.render_report(
             records=records,
@@ -753,6 +923,11 @@ def report(
             quick=quick,
             settings={"ppc_draws": per_chain, "counterfactual_draws": per_chain},
             files=relative,
+            groups=tables_out.get("groups"),
+            grouped=own_group is not None,
+            group_attribute=None if shares is None else shares.attribute,
+            population=population,
+            robustness=robust,
         )
         from secdilemma.files import write_text
 
@@ -778,9 +953,16 @@ def _settings(fit: xr.DataTree) -> dict[str, Any]:
 
 
 def _fit_quietly(
-    panel: xr.Dataset, variant: Any, settings: dict[str, Any], progress_bar: bool
+    panel: xr.Dataset,
+    variant: Any,
+    settings: dict[str, Any],
+    progress_bar: bool,
+    **options: Any,
 ) -> xr.DataTree:
-    """Fit, with the diagnostic and multimodality warnings recorded (the report names them)."""
+    """Fit, with the diagnostic and multimodality warnings recorded (the report names them).
+
+    ``options`` (``group_by``, ``beliefs``) go to :func:`secdilemma.model.sampling.fit`.
+    """
     import warnings
 
     from secdilemma.model import sampling
@@ -789,7 +971,7 @@ def _fit_quietly(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitDiagnosticsWarning)
         warnings.simplefilter("ignore", sampling.MultimodalPosteriorWarning)
-        return sampling.fit(panel, variant, **settings, progress_bar=progress_bar)
+        return sampling.fit(panel, variant, **settings, **options, progress_bar=progress_bar)
 
 
 def _report_figures(
@@ -804,13 +986,16 @@ def _report_figures(
     seed: int,
     quick: bool,
     echo: Echo | None,
+    *,
+    population: bool = False,
 ) -> list[Path]:
     """Every research figure of the report, PNG + PDF, under ``figures/``.
 
     Under ``quick`` the per-statistic histograms and the rootograms are drawn
     for the headline model only (the p-value heat maps summarise them for
     the others), and the counterfactuals as one forest plot (the full report
-    adds each one's history).
+    adds each one's history). For the ``population`` the figures with one
+    panel per dyad are left out (:data:`POPULATION_FIGURES_LEFT_OUT`).
     """
     import matplotlib.pyplot as plt
 
@@ -841,24 +1026,26 @@ def _report_figures(
         for name in ("misplaced_certainty", "sensible")
     }
     save(plot_spiral(spiral), "spiral")
-    save(plot_dyad_moves(panel), "historical_moves")
+    if not population:
+        save(plot_dyad_moves(panel), "historical_moves")
     states = panel["state"] if "state" in panel.coords else None
     for name, fit in checked.items():
         _say(echo, f"[figures] {name}: belief paths, misplaced certainty, predictive checks")
-        save(
-            plot_belief_paths(fit, states=states, max_draws=per_chain, seed=seed,
-                              title=f"Posterior belief paths, {name}"),
-            f"{name}/belief_paths",
-        )  # fmt: skip
+        if not population:
+            save(
+                plot_belief_paths(fit, states=states, max_draws=per_chain, seed=seed,
+                                  title=f"Posterior belief paths, {name}"),
+                f"{name}/belief_paths",
+            )  # fmt: skip
         save(plot_misplaced_certainty(fit, states=states), f"{name}/misplaced_certainty")
         table = ppc[ppc["variant"] == name]
         for kind in ("conditional", "generative"):
             save(plot_ppc_pvalues(table, kind), f"{name}/ppc_pvalues_{kind}")
-            if name == headline or not quick:  # the slowest figures (~15 s each at load 8)
+            if not population and (name == headline or not quick):  # slowest (~15 s each)
                 save(plot_ppc_statistics(fit, kind), f"{name}/ppc_statistics_{kind}")
                 save(plot_ppc_rootograms(fit, kind), f"{name}/ppc_rootograms_{kind}")
     save(plot_counterfactual_summary(trees), "counterfactuals")
-    if not quick:
+    if not quick and not population:
         _say(echo, f"[figures] {len(trees)} counterfactual histories ({headline})")
         for tree in trees:
             name = f"counterfactual/{tree.attrs['dyad']}_{tree.attrs['state']}"

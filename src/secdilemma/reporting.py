@@ -387,6 +387,11 @@ def render_report(
     quick: bool,
     settings: Mapping[str, Any],
     files: Sequence[str],
+    groups: pd.DataFrame | None = None,
+    grouped: bool = False,
+    group_attribute: str | None = None,
+    population: bool = False,
+    robustness: Any = None,
 ) -> str:
     """``report.md``: flagged fits first, then the verdict, per-dyad readings, checks, caveats.
 
@@ -409,6 +414,20 @@ def render_report(
         The report's settings (``ppc_draws``, ``counterfactual_draws`` ...), shown.
     files
         Paths of the files written, relative to the report's folder.
+    groups
+        P(misplaced certainty) by group
+        (:func:`secdilemma.analysis.groups.group_table`) of the headline model:
+        the section "P(misplaced certainty) by group" (omitted if ``None``).
+    grouped
+        Whether the headline fit's shares vary by group (``group_by``).
+    group_attribute
+        The dyad attribute of ``groups``.
+    population
+        Whether the panel is the whole population (the rivalry panel): the
+        figures with one panel per dyad were left out, and the report says so.
+    robustness
+        The coding robustness (:class:`secdilemma.robustness.Robustness`): the
+        section "Robustness to the coding" (omitted if ``None``).
 
     Returns
     -------
@@ -420,8 +439,11 @@ def render_report(
     n_dyads = panel.sizes[schema.DYAD]
     years = panel["year"].values
     lines = ["# secdilemma report", ""]
+    ids = [str(d) for d in panel[schema.DYAD].values]
+    shown_ids = ", ".join(ids[:20]) + (f", ... ({n_dyads - 20} more)" if n_dyads > 20 else "")
     lines += [
-        f"Panel: {n_dyads} dyads ({', '.join(str(d) for d in panel[schema.DYAD].values)}), "
+        ("The whole population: Thompson-Dreyer strategic rivalries. " if population else "")
+        + f"Panel: {n_dyads} dyads ({shown_ids}), "
         f"{int(years.min())}-{int(years.max())}. Models: "
         + ", ".join(f"`{r.variant}`" for r in records)
         + f"; headline model `{headline}`."
@@ -493,7 +515,13 @@ def render_report(
     lines.append("")
     if "p_misplaced" in states:
         head = by_name[headline].fit[schema.POSTERIOR]
-        if schema.RHO in head:
+        if grouped:
+            lines.append(
+                f"The share of misplaced-certainty observers (`rho`) varies by "
+                f"{group_attribute}: see *P(misplaced certainty) by group* below."
+            )
+            lines.append("")
+        elif schema.RHO in head:
             mean, q05, q95 = _quantiles(head[schema.RHO])
             lines.append(
                 f"Share of misplaced-certainty observers in the population (`rho`): "
@@ -557,6 +585,9 @@ def render_report(
         lines.append("")
         lines.append(markdown_table(dyads))
 
+    if groups is not None:
+        lines += _groups_section(groups, headline, grouped, group_attribute)
+
     # 3. How well each model reproduces history.
     lines.append("## How well each model reproduces history")
     lines.append("")
@@ -615,6 +646,24 @@ def render_report(
             )
         )
 
+    if robustness is not None:
+        from secdilemma.robustness import robustness_sentence
+
+        lines.append("## Robustness to the coding")
+        lines.append("")
+        lines.append(
+            "The comparison refitted under each coding of the moves (NMC or SIPRI spending "
+            "growth, thresholds 2.5, 5 and 10 %); a SIPRI coding keeps only the dyads whose two "
+            "sides SIPRI covers (column `dyads`). To keep it affordable every comparison here "
+            "is PSIS-LOO only (no K-fold refits), so the bundled row may differ from the "
+            "comparison above. `verdict`: the best model where its elpd difference to the "
+            f"runner-up exceeds {SE_MULTIPLE:g} standard errors, else no verdict."
+        )
+        lines.append("")
+        lines.append(robustness_sentence(robustness))
+        lines.append("")
+        lines.append(markdown_table(robustness.table))
+
     # 4. Diagnostics.
     lines.append("## Diagnostics")
     lines.append("")
@@ -667,7 +716,47 @@ def render_report(
     lines.append("")
     lines += [f"- `{f}`" for f in files]
     lines.append("")
+    if population:
+        from secdilemma.pipeline import POPULATION_FIGURES_LEFT_OUT
+
+        lines.append(
+            f"Left out for the population (one panel per dyad, {n_dyads} panels each): "
+            f"{POPULATION_FIGURES_LEFT_OUT}. Draw them for chosen dyads with "
+            "`secdilemma.plotting` (e.g. `plot_belief_paths(fit, dyads=[...])`)."
+        )
+        lines.append("")
     return "\n".join(lines)
+
+
+def _groups_section(
+    groups: pd.DataFrame, headline: str, grouped: bool, attribute: str | None
+) -> list[str]:
+    """The section "P(misplaced certainty) by group" of ``report.md``."""
+    lines = ["## P(misplaced certainty) by group", ""]
+    if grouped:
+        lines.append(
+            f"The headline model `{headline}` with the share of misplaced-certainty observers "
+            f"varying by {attribute}, hierarchically (`logit rho[g] = mu_rho + sigma_rho z[g]`): "
+            "each group's `rho` (posterior mean and 90 % interval) and, over its states, the "
+            f"mean posterior probability of misplaced certainty (`p_misplaced`); "
+            f"`states_misplaced` counts states with `p_misplaced` >= {DECIDED:g}."
+        )
+    else:
+        lines.append(
+            f"The headline model `{headline}` has one population share `rho` (first row); its "
+            f"states are shown by {attribute} (fit with `--group-by {attribute}` to let `rho` "
+            f"vary by group). `states_misplaced` counts states with `p_misplaced` >= {DECIDED:g}."
+        )
+    lines.append("")
+    lines.append(markdown_table(groups.rename(columns={"group": attribute or "group"})))
+    lines.append(
+        "Figure: `figures/misplaced_by_group.png` (each group's `rho` with 50 and 90 % "
+        "intervals; per dyad, both sides' `p_misplaced`)."
+    )
+    lines.append("")
+    lines.append("![P(misplaced certainty) by group](figures/misplaced_by_group.png)")
+    lines.append("")
+    return lines
 
 
 def _comparison_columns(table: pd.DataFrame) -> pd.DataFrame:

@@ -208,8 +208,17 @@ class Draws:
             yield part, self.take(part)
 
     def select_dyads(self, index: Sequence[int]) -> Draws:
-        """The draws of some dyads (by position); shared parameters unchanged."""
+        """The draws of some dyads (by position); shared parameters unchanged.
+
+        Grouped shares (``pi`` ``(S, 1, D, 1)``, ``log_prior`` ``(S, K, D)``) are
+        per dyad and selected with the dyads; ungrouped ones (a dyad axis of
+        length 1) are shared.
+        """
         idx = np.asarray(index, dtype=int)
+
+        def per_dyad(values: NDArray[np.float64]) -> NDArray[np.float64]:
+            return values[:, :, idx] if values.shape[2] != 1 else values
+
         return replace(
             self,
             data=self.data.select(idx),
@@ -217,6 +226,8 @@ class Draws:
             l0=self.l0[:, :, idx],
             w=self.w[:, :, idx],
             s=self.s[:, :, idx],
+            pi=per_dyad(self.pi),
+            log_prior=per_dyad(self.log_prior),
         )
 
     def configured(self, configuration: NDArray[np.intp]) -> tuple[NDArray, NDArray, NDArray]:

@@ -36,8 +36,9 @@ def report(
     panel: Annotated[
         Path | None,
         typer.Option(
-            help="Panel to report on (netCDF, or a `secdilemma data build` folder or its "
-            "dyads.csv). Default: the bundled historical panel."
+            help="Panel to report on: a bundled panel by name ('dyads', the historical 12; "
+            "'rivalries', the whole population of 110 Thompson-Dreyer rivalries), a netCDF "
+            "panel, or a `secdilemma data build` folder or its dyads.csv. Default: 'dyads'."
         ),
     ] = None,
     fit: Annotated[
@@ -77,6 +78,33 @@ def report(
             min=1, help="Draws per chain behind checks and counterfactuals (250; --quick 100)."
         ),
     ] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            help="A dyad attribute of the panel (rivalries: region, rivalry_type, type_spatial, "
+            "...): pi and rho vary by its groups, and the report adds P(misplaced certainty) "
+            "by group. Default: none (one population share)."
+        ),
+    ] = None,
+    kfold: Annotated[
+        bool | None,
+        typer.Option(
+            "--kfold/--no-kfold",
+            help="Refit dyads with Pareto k > 0.7 (K-fold). Default: yes for a full report on "
+            "the historical panel; no under --quick and for --panel rivalries.",
+        ),
+    ] = None,
+    robustness: Annotated[
+        bool,
+        typer.Option(
+            help="Also refit the comparison under each coding (nmc-2.5/5/10, sipri-2.5/5/10; "
+            "PSIS-LOO only) and write tables/robustness.csv/.md. Bundled panels only."
+        ),
+    ] = False,
+    codings: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated codings for --robustness (default all six)."),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show the sampler's progress bars.")] = True,
 ) -> None:
     """Fit or reuse the variants, compare them, check them against history, write the report.
@@ -93,7 +121,13 @@ def report(
 
     Everything is checked before the first fit, and written into a staging
     folder moved into OUT only when complete: an error or Ctrl-C leaves OUT as
-    it was. Exit status: 0 written (flagged fits are named, not an error);
+    it was.
+
+    With --panel rivalries (the whole population) fits are made without stored
+    belief paths, saved as OUT/fits/VARIANT_rivalries[_by_ATTR].nc (never as
+    reference fits), compared by PSIS-LOO only (--kfold to refit), and the
+    report adds P(misplaced certainty) by group (by --group-by, else by region
+    with one population share). Exit status: 0 written (flagged fits are named, not an error);
     2 a usage or input error, nothing done; 130 interrupted.
     """
     from secdilemma.pipeline import report as run_report
@@ -113,6 +147,10 @@ def report(
         chains=chains,
         seed=seed,
         draws_per_chain=draws_per_chain,
+        group_by=group_by,
+        kfold=kfold,
+        robustness=robustness,
+        codings=codings,
         progress_bar=progress,
         echo=typer.echo,
     )

@@ -11,6 +11,7 @@ from secdilemma.plotting.beliefs import plot_belief_paths
 from secdilemma.plotting.comparison import plot_comparison
 from secdilemma.plotting.counterfactual import plot_counterfactual, plot_counterfactual_summary
 from secdilemma.plotting.data_figure import plot_dyad_moves
+from secdilemma.plotting.groups import plot_misplaced_by_group
 from secdilemma.plotting.predictive import (
     plot_ppc_pvalues,
     plot_ppc_rootograms,
@@ -27,6 +28,7 @@ __all__ = [
     "plot_counterfactual",
     "plot_counterfactual_summary",
     "plot_dyad_moves",
+    "plot_misplaced_by_group",
     "plot_misplaced_certainty",
     "plot_ppc_pvalues",
     "plot_ppc_rootograms",
