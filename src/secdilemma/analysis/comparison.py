@@ -1131,7 +1131,7 @@ def _notes(
             listed = ", ".join(f"{n} {k}" for n, k in left.items() if k)
             notes.append(
                 f"PSIS-LOO only (no refits): units with Pareto k > {k_threshold} ({listed}) "
-                "have unreliable elpd estimates; the full comparison refits their dyads."
+                "have unreliable elpd estimates; refit='auto' refits their dyads (K-fold)."
             )
         else:
             notes.append("PSIS-LOO only (no refits); every Pareto k is below the threshold.")
