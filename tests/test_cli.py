@@ -8,7 +8,6 @@ CLI starts without importing PyMC.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -225,7 +224,11 @@ def test_simulate_interrupted_or_failing_while_writing_keeps_the_old_panel(
     def half_written(self, path, **kwargs):
         Path(path).write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(6000))
         if failure == "sigint":
-            os.kill(os.getpid(), signal.SIGINT)
+            # raise_signal interrupts this thread. os.kill(os.getpid(), ...) sends the signal to
+            # the process, and with other threads alive (Dask's, nutpie's, from earlier tests)
+            # the kernel may deliver it to one of them, so that Python handles it a few
+            # bytecodes later, after the error below: the full suite failed that way.
+            signal.raise_signal(signal.SIGINT)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", half_written)

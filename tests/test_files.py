@@ -91,7 +91,7 @@ def test_a_signal_during_the_renames_waits_for_both(tmp_path, monkeypatch):
         replace(src, dst)
         calls.append(dst)
         if len(calls) == 1:
-            os.kill(os.getpid(), signal.SIGINT)  # between the two renames
+            signal.raise_signal(signal.SIGINT)  # between the two renames
 
     monkeypatch.setattr(os, "replace", replace_then_sigint)
     with pytest.raises(KeyboardInterrupt), atomic_paths(fit, manifest) as (tmp_fit, tmp_manifest):

@@ -409,13 +409,12 @@ def test_unreadable_fit_files_are_refused_naming_them(rng, tmp_path, panel, dama
 
 def _interrupt_half_way(monkeypatch):
     """Make DataTree.to_netcdf write part of a file, then receive a real SIGINT."""
-    import os
     import signal
 
     def half_then_sigint(self, path, **kwargs):
         with open(path, "wb") as handle:
             handle.write(b"\x89HDF\r\n\x1a\n" + bytes(6000))
-        os.kill(os.getpid(), signal.SIGINT)  # Python raises KeyboardInterrupt here
+        signal.raise_signal(signal.SIGINT)  # Python raises KeyboardInterrupt here
 
     monkeypatch.setattr(xr.DataTree, "to_netcdf", half_then_sigint)
 

@@ -1,7 +1,6 @@
 """The panel schema (secdilemma.panel): what validate_panel refuses; panels on disk
 (issue #11): atomic saves, and reads that name the file on any failure."""
 
-import os
 import signal
 
 import numpy as np
@@ -104,7 +103,7 @@ def test_interrupted_or_failed_save_keeps_the_old_panel(panel, tmp_path, monkeyp
     def half_then_sigint(self, target, **kwargs):
         with open(target, "wb") as handle:
             handle.write(b"\x89HDF\r\n\x1a\n" + bytes(5000))
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", half_then_sigint)
     with pytest.raises(KeyboardInterrupt):
