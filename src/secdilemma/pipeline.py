@@ -392,12 +392,6 @@ DISPLAY_GROUPING = "region"
 """Dyad attribute by which a population report without ``group_by`` shows P(misplaced
 certainty) (the fits' ``rho`` is then one population share, shown once)."""
 
-POPULATION_FIGURES_LEFT_OUT = (
-    "the coded moves, the belief paths, the per-dyad predictive histograms and rootograms, "
-    "and each counterfactual's history"
-)
-"""Figures with one panel per dyad, left out of a population report (110 panels each)."""
-
 
 def is_population(panel: xr.Dataset | str | Path | None, data: xr.Dataset) -> bool:
     """Whether a report is on the whole population rather than the historical panel.
@@ -609,7 +603,7 @@ def report(
     them), never reuse the reference fits (those are of the historical panel)
     and are saved as ``fits/VARIANT_rivalries[_by_ATTRIBUTE].nc`` (:func:`fit_stem`);
     ``update_references`` is refused. The figures with one panel per dyad
-    (:data:`POPULATION_FIGURES_LEFT_OUT`) are left out, and the report says so.
+    (:data:`secdilemma.reporting.POPULATION_FIGURES_LEFT_OUT`) are left out, and the report says so.
 
     Returns
     -------
@@ -995,7 +989,7 @@ def _report_figures(
     for the headline model only (the p-value heat maps summarise them for
     the others), and the counterfactuals as one forest plot (the full report
     adds each one's history). For the ``population`` the figures with one
-    panel per dyad are left out (:data:`POPULATION_FIGURES_LEFT_OUT`).
+    panel per dyad are left out (:data:`secdilemma.reporting.POPULATION_FIGURES_LEFT_OUT`).
     """
     import matplotlib.pyplot as plt
 

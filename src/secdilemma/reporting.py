@@ -125,6 +125,13 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
+POPULATION_FIGURES_LEFT_OUT = (
+    "the coded moves, the belief paths, the per-dyad predictive histograms and rootograms, "
+    "and each counterfactual's history"
+)
+"""Figures with one panel per dyad, left out of a population report (110 panels each)."""
+
+
 def markdown_table(table: pd.DataFrame, *, digits: int = 3) -> str:
     """A table as GitHub Markdown, NaN as blank.
 
@@ -717,8 +724,6 @@ def render_report(
     lines += [f"- `{f}`" for f in files]
     lines.append("")
     if population:
-        from secdilemma.pipeline import POPULATION_FIGURES_LEFT_OUT
-
         lines.append(
             f"Left out for the population (one panel per dyad, {n_dyads} panels each): "
             f"{POPULATION_FIGURES_LEFT_OUT}. Draw them for chosen dyads with "
