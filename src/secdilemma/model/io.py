@@ -262,6 +262,37 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def provenance_attrs(
+    *,
+    title: str,
+    variant: Variant,
+    panel: xr.Dataset,
+    sampler: dict[str, Any],
+    seed: int,
+    diagnostics: Diagnostics,
+    free_variables: list[str],
+) -> dict[str, Any]:
+    """The root attrs every fit carries (:data:`PROVENANCE_KEYS`), JSON-encoded.
+
+    One writer for NUTS (:mod:`secdilemma.model.sampling`) and SMC
+    (:mod:`secdilemma.model.smc`) fits, so both record the same provenance.
+    """
+    from datetime import UTC, datetime
+
+    return {
+        "title": title,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "variant": variant.to_json(),
+        "panel_sha256": json.dumps(panel_sha256(panel)),
+        "versions": json.dumps(library_versions(), sort_keys=True),
+        "sampler": json.dumps(sampler, sort_keys=True),
+        "seed": json.dumps(int(seed)),
+        "diagnostics": diagnostics.to_json(),
+        "diagnostics_ok": int(diagnostics.ok),
+        "free_variables": json.dumps(free_variables),
+    }
+
+
 def fit_info(fit: xr.DataTree) -> dict[str, Any]:
     """Decoded provenance of a fit: every JSON attr of :data:`PROVENANCE_KEYS`.
 

@@ -85,11 +85,9 @@ diagnostics; chains may start at given points, e.g. draws of an earlier fit,
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -105,7 +103,7 @@ from secdilemma.model.belief_op import Method
 from secdilemma.model.builder import LOGLIK_DETERMINISTIC, ModelData, build_model, model_data
 from secdilemma.model.contraction import contraction, contraction_json
 from secdilemma.model.diagnostics import Thresholds, check_fit, warn_if_failed
-from secdilemma.model.io import library_versions, panel_sha256
+from secdilemma.model.io import provenance_attrs
 from secdilemma.model.variants import Variant, load_variant
 from secdilemma.panel import grouping
 
@@ -650,31 +648,25 @@ def _finish(
     failures = [*modes, *(stopped if interrupted else [])]
     if failures:
         diagnostics = dataclasses.replace(diagnostics, failures=[*diagnostics.failures, *failures])
-    result.attrs = {
-        "title": f"secdilemma fit of variant {variant.name!r}",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "variant": variant.to_json(),
-        "panel_sha256": json.dumps(panel_sha256(panel)),
-        "versions": json.dumps(library_versions(), sort_keys=True),
-        "sampler": json.dumps(
-            {
-                "name": used,
-                "requested": sampler,
-                **settings,
-                "compile_seconds": round(compile_s, 3),
-                "sampling_seconds": round(sample_s, 3),
-                "wall_seconds": round(time.perf_counter() - started, 3),
-                "pilot": pilot_record,
-                "chains_logp": main_record,
-                **(extra or {}),
-            },
-            sort_keys=True,
-        ),
-        "seed": json.dumps(int(seed)),
-        "diagnostics": diagnostics.to_json(),
-        "diagnostics_ok": int(diagnostics.ok),
-        "free_variables": json.dumps(free),
-    }
+    result.attrs = provenance_attrs(
+        title=f"secdilemma fit of variant {variant.name!r}",
+        variant=variant,
+        panel=panel,
+        sampler={
+            "name": used,
+            "requested": sampler,
+            **settings,
+            "compile_seconds": round(compile_s, 3),
+            "sampling_seconds": round(sample_s, 3),
+            "wall_seconds": round(time.perf_counter() - started, 3),
+            "pilot": pilot_record,
+            "chains_logp": main_record,
+            **(extra or {}),
+        },
+        seed=seed,
+        diagnostics=diagnostics,
+        free_variables=free,
+    )
     rows = contraction(result, seed=seed)
     result.attrs["contraction"] = contraction_json(rows)
     if interrupted:

@@ -86,7 +86,6 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -111,7 +110,7 @@ from secdilemma.model.builder import (
 )
 from secdilemma.model.contraction import contraction, contraction_json
 from secdilemma.model.diagnostics import Diagnostics, Thresholds, warn_if_failed
-from secdilemma.model.io import library_versions, panel_sha256
+from secdilemma.model.io import provenance_attrs
 from secdilemma.model.modes import (
     KNOWN_MODES,
     Mode,
@@ -898,18 +897,15 @@ def fit_smc(
         "wall_seconds": round(time.perf_counter() - started, 3),
         "smc": record,
     }
-    result.attrs = {
-        "title": f"secdilemma SMC fit of variant {variant.name!r}",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "variant": variant.to_json(),
-        "panel_sha256": json.dumps(panel_sha256(panel)),
-        "versions": json.dumps(library_versions(), sort_keys=True),
-        "sampler": json.dumps(sampler_record, sort_keys=True, allow_nan=False),
-        "seed": json.dumps(int(seed)),
-        "diagnostics": diagnostics.to_json(),
-        "diagnostics_ok": int(diagnostics.ok),
-        "free_variables": json.dumps(free),
-    }
+    result.attrs = provenance_attrs(
+        title=f"secdilemma SMC fit of variant {variant.name!r}",
+        variant=variant,
+        panel=panel,
+        sampler=sampler_record,
+        seed=seed,
+        diagnostics=diagnostics,
+        free_variables=free,
+    )
     result.attrs["contraction"] = contraction_json(contraction(result, seed=seed))
     warn_if_failed(diagnostics, label=f"SMC fit of variant {variant.name!r}", stacklevel=3)
     return result
