@@ -216,7 +216,7 @@ def test_simulate_intents_as_numbers(tmp_path):
 
 @pytest.mark.parametrize("failure", ["sigint", "error"])
 def test_simulate_interrupted_or_failing_while_writing_keeps_the_old_panel(
-    files, monkeypatch, failure
+    files, monkeypatch, failure, python_sigint
 ):
     # 2. Ctrl-C (a real SIGINT) or an error half-way through writing.
     before = (files / "p.nc").read_bytes()
@@ -224,10 +224,8 @@ def test_simulate_interrupted_or_failing_while_writing_keeps_the_old_panel(
     def half_written(self, path, **kwargs):
         Path(path).write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(6000))
         if failure == "sigint":
-            # raise_signal interrupts this thread. os.kill(os.getpid(), ...) sends the signal to
-            # the process, and with other threads alive (Dask's, nutpie's, from earlier tests)
-            # the kernel may deliver it to one of them, so that Python handles it a few
-            # bytecodes later, after the error below: the full suite failed that way.
+            # Sent to this thread (os.kill would send it to the process); Python's handler
+            # is in place (the python_sigint fixture, tests/conftest.py).
             signal.raise_signal(signal.SIGINT)
         raise OSError(28, "No space left on device")
 

@@ -80,7 +80,7 @@ def test_files_that_belong_together_are_replaced_together(tmp_path):
     assert (fit.read_bytes(), manifest.read_bytes()) == (b"new fit", b"new manifest")
 
 
-def test_a_signal_during_the_renames_waits_for_both(tmp_path, monkeypatch):
+def test_a_signal_during_the_renames_waits_for_both(tmp_path, monkeypatch, python_sigint):
     import signal
 
     fit, manifest = tmp_path / "fit.nc", tmp_path / "fit.json"

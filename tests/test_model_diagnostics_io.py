@@ -419,7 +419,7 @@ def _interrupt_half_way(monkeypatch):
     monkeypatch.setattr(xr.DataTree, "to_netcdf", half_then_sigint)
 
 
-def test_interrupted_save_keeps_the_previous_fit(rng, tmp_path, panel, monkeypatch):
+def test_interrupted_save_keeps_the_previous_fit(rng, tmp_path, panel, monkeypatch, python_sigint):
     fit = _with_provenance(_fake_fit(rng), panel)
     path = save_fit(fit, tmp_path / "fit.nc")
     before = path.read_bytes()

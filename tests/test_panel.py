@@ -96,7 +96,9 @@ def test_bad_panel_files_name_the_file_in_one_line(panel, tmp_path, content, mes
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
 
 
-def test_interrupted_or_failed_save_keeps_the_old_panel(panel, tmp_path, monkeypatch):
+def test_interrupted_or_failed_save_keeps_the_old_panel(
+    panel, tmp_path, monkeypatch, python_sigint
+):
     path = save_panel(panel, tmp_path / "p.nc")
     before = path.read_bytes()
 
