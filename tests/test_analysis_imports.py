@@ -12,7 +12,8 @@ def test_analysis_and_plotting_do_not_import_pymc():
         "import secdilemma.plotting.predictive, secdilemma.plotting.counterfactual\n"
         "import secdilemma.plotting.states, secdilemma.plotting.groups\n"
         "import secdilemma.analysis.groups\n"
-        "assert sd.posterior_predictive and sd.ppc_table and sd.counterfactual\n"
+        "import secdilemma.analysis.comparison, secdilemma.plotting.comparison\n"
+        "assert sd.posterior_predictive and sd.ppc_table and sd.counterfactual and sd.compare\n"
         "heavy = sorted(m for m in ('pymc', 'pytensor', 'nutpie') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )

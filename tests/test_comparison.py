@@ -4,8 +4,6 @@ independent calculations, and bad input. The real refits are in test_comparison_
 
 import json
 import math
-import subprocess
-import sys
 
 import arviz_stats as azs
 import numpy as np
@@ -558,14 +556,3 @@ def test_bad_input_is_named(sensible_fits, sensible_panel, tmp_path):
     with pytest.raises(ComparisonError, match=r"refit: dyads \['X-Y'\] are not in the fits"):
         compare({"sensible": fit}, sensible_panel, refit=["X-Y"])
     assert list(tmp_path.iterdir()) == []  # nothing written anywhere
-
-
-def test_comparison_imports_no_pymc():
-    code = (
-        "import sys\n"
-        "import secdilemma.analysis.comparison, secdilemma.plotting.comparison\n"
-        "heavy = sorted(m for m in ('pymc', 'pytensor', 'nutpie') if m in sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
